@@ -1,0 +1,83 @@
+/**
+ * Types of the pipeline engine (parse → validate → plan). Pure: no I/O anywhere under src/pipeline/.
+ */
+
+/** A place in the pipeline file, 1-based, for error messages and the UI. */
+export interface SourcePosition {
+  line: number;
+  column: number;
+}
+
+/** One problem found in a pipeline file. `message` says what is wrong and what to do. */
+export interface PipelineIssue {
+  file: string;
+  line: number;
+  column: number;
+  message: string;
+  /** JSON-pointer-like path of the offending node, e.g. `/stages/2/script`. */
+  path: string;
+}
+
+/** Environment is ordered: later entries see earlier ones when the shell expands them, as in the original. */
+export type EnvList = Array<[name: string, value: string]>;
+
+export interface StageSpec {
+  name: string;
+  script: string[];
+  env: EnvList;
+  /** Compiled `triggers` (OR of directives) or the legacy `trigger.branches`; null = always runs. */
+  condition: StageCondition | null;
+  /** Original condition text, for display ("\branch master and \text deploy"). */
+  conditionText: string | null;
+  /** Optional stage timeout in seconds (`timeout:`), else the werker default. */
+  timeoutSeconds?: number;
+  position: SourcePosition;
+}
+
+export interface NotifySpec {
+  slack?: { channel?: string; identifier: string; on: Array<'PASS' | 'FAIL'> };
+}
+
+export interface PipelineSpec {
+  image?: string;
+  machineTag?: string;
+  buildTool?: string;
+  /** Anchored branch regexes (`ALL` = any). `null` when the key is absent (= every branch builds). */
+  branches: string[] | null;
+  env: EnvList;
+  stages: StageSpec[];
+  notify?: NotifySpec;
+}
+
+/** Trigger-language AST. Precedence: `and` binds tighter than `or` (like && and || in every language). */
+export type StageCondition =
+  | { type: 'or'; any: StageCondition[] }
+  | { type: 'and'; all: StageCondition[] }
+  | { type: 'branch'; patterns: string[] }
+  | { type: 'text'; mode: 'any' | 'all'; values: string[] }
+  | { type: 'filepath'; mode: 'any' | 'all'; values: string[] };
+
+export type ParseResult = { ok: true; pipeline: PipelineSpec } | { ok: false; issues: PipelineIssue[] };
+
+/** What the planner needs to know about the event; a subset of BuildEvent so the engine stays independent. */
+export interface PlanInput {
+  kind: 'push' | 'tag' | 'pull_request' | 'manual' | 'api' | 'poll' | 'cron';
+  branch?: string;
+  tag?: string;
+  /** For PRs: the target branch, which `branches` is matched against. */
+  targetBranch?: string;
+  commitMessages: string[];
+  changedFiles: string[] | null;
+  force?: boolean;
+}
+
+export interface PlannedStage {
+  name: string;
+  run: boolean;
+  /** Why it will not run (only when run=false). */
+  reason?: string;
+}
+
+export type Plan =
+  | { build: true; stages: PlannedStage[] }
+  | { build: false; reason: string; stages: PlannedStage[] };

@@ -1,0 +1,96 @@
+/**
+ * The werker ↔ server protocol. The werker reaches the server ONLY through `WerkerServerClient`: in `ocelot up`
+ * an in-process implementation calls the store directly; a remote werker uses the HTTP implementation. Same
+ * werker code either way.
+ *
+ * Every write carries the lease (build, attempt, token) and is refused with LeaseLostError when that lease is
+ * no longer current (expired and re-queued, cancelled and finished, or handed back). That fencing is what makes
+ * "a lost werker cannot write" true.
+ */
+import type { BuildEvent } from '../events/model.js';
+import type { AttemptState, StageKind, StageState } from '../store/schema.js';
+
+export interface Lease {
+  buildId: number;
+  attempt: number;
+  token: string;
+}
+
+export interface WerkerInfo {
+  id: string;
+  name: string;
+  tags: string[];
+  /** Runtimes this werker can run right now; a docker werker whose engine is down advertises only host. */
+  runtimes: string[];
+  slots: number;
+  version: string;
+}
+
+export interface ClaimedBuild {
+  lease: Lease;
+  leaseExpiresAt: number;
+  event: BuildEvent;
+  buildId: number;
+  /** Labels learned from an earlier plan of this build; empty until planned. */
+  requires: string[];
+  /** Hash of the newest PASSED build of this repo and branch, for GIT_PREVIOUS_SUCCESSFUL_COMMIT. */
+  previousSuccessfulCommit: string | null;
+  keepContainer: boolean;
+}
+
+export interface StageRecord {
+  ordinal: number;
+  name: string;
+  kind: StageKind;
+  state: StageState;
+  reason?: string | null;
+  exitCode?: number | null;
+  startedAt?: number | null;
+  finishedAt?: number | null;
+  messages?: string[];
+}
+
+export interface LogChunk {
+  seq: number;
+  stageOrdinal: number;
+  /** Offset of the chunk in the attempt's log stream. */
+  offset: number;
+  data: Uint8Array;
+}
+
+export type BuildResultState = Extract<AttemptState, 'PASSED' | 'FAILED' | 'CANCELLED' | 'FAILED_PRESTART'> | 'SKIPPED';
+
+export interface RenewResult {
+  /** The server asked for the build to stop (`ocelot kill`). */
+  cancelRequested: boolean;
+  leaseExpiresAt: number;
+}
+
+export class LeaseLostError extends Error {
+  override name = 'LeaseLostError';
+}
+
+export interface WerkerServerClient {
+  /** Announce (or refresh) this werker: tags, runtimes, slots. Also the heartbeat for `ocelot werkers`. */
+  register(werker: WerkerInfo): Promise<void>;
+  /**
+   * Claim the oldest QUEUED build whose `requires` labels this werker covers; wait up to `waitMs` for one
+   * (long-poll / in-process wake-up). Resolves null on timeout or abort.
+   */
+  claim(werker: WerkerInfo, waitMs: number, signal: AbortSignal): Promise<ClaimedBuild | null>;
+  /** Extend the lease; throws LeaseLostError when it is gone. Also tells the werker about a cancel. */
+  renew(lease: Lease): Promise<RenewResult>;
+  /**
+   * This werker cannot run the build (e.g. machineTag it lacks): put it back in the queue, remembering the
+   * labels it needs, without counting an attempt.
+   */
+  handBack(lease: Lease, requires: string[], reason: string): Promise<void>;
+  /** Record the stage rows of this attempt (system stages + planned user stages), replacing earlier ones. */
+  putStages(lease: Lease, stages: StageRecord[]): Promise<void>;
+  /** Update one stage row. */
+  updateStage(lease: Lease, stage: StageRecord): Promise<void>;
+  /** Store log chunks; idempotent on (build, attempt, seq). */
+  appendLogs(lease: Lease, chunks: LogChunk[]): Promise<void>;
+  /** Finish the attempt and the build. */
+  finish(lease: Lease, state: BuildResultState, reason: string | null): Promise<void>;
+}
