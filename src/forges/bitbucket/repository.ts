@@ -1,0 +1,54 @@
+import { optionalObject, optionalString, requireObject, requireString, type JsonObject } from '../fields.js';
+import { WebhookError } from '../webhook-error.js';
+
+/** Where a Bitbucket Cloud event happened, and who caused it: the fields every event shares. */
+export interface BitbucketRepoRef {
+  account: string;
+  repo: string;
+  fullName: string;
+  cloneUrl: string;
+  sender: string;
+}
+
+/** `workspace/slug` split in two; Bitbucket repository full names always have exactly one slash. */
+export function splitFullName(fullName: string, path: string): { account: string; repo: string } {
+  const slash = fullName.indexOf('/');
+  if (slash <= 0 || slash === fullName.length - 1) {
+    throw new WebhookError(`payload field ${path} must look like "workspace/repository"`);
+  }
+  return { account: fullName.slice(0, slash), repo: fullName.slice(slash + 1) };
+}
+
+/**
+ * The https clone URL of a repository object. Bitbucket payloads carry no clone link, but the web page URL plus
+ * `.git` is the clone URL for Bitbucket Cloud.
+ */
+export function cloneUrlOf(repository: JsonObject, path: string): string {
+  const links = requireObject(repository, 'links', `${path}.links`);
+  const html = requireObject(links, 'html', `${path}.links.html`);
+  const href = requireString(html, 'href', `${path}.links.html.href`).replace(/\/+$/, '');
+  return href.endsWith('.git') ? href : `${href}.git`;
+}
+
+export function readRepository(payload: JsonObject): BitbucketRepoRef {
+  const repository = requireObject(payload, 'repository', 'repository');
+  const fullName = requireString(repository, 'full_name', 'repository.full_name');
+  return {
+    ...splitFullName(fullName, 'repository.full_name'),
+    fullName,
+    cloneUrl: cloneUrlOf(repository, 'repository'),
+    sender: readActor(payload),
+  };
+}
+
+function readActor(payload: JsonObject): string {
+  const actor = optionalObject(payload, 'actor', 'actor');
+  // `username` disappeared from Bitbucket's API in 2019 (GDPR); `nickname` replaced it; display_name is last.
+  const who =
+    actor &&
+    (optionalString(actor, 'nickname', 'actor.nickname') ??
+      optionalString(actor, 'username', 'actor.username') ??
+      optionalString(actor, 'display_name', 'actor.display_name'));
+  if (who === undefined) throw new WebhookError('payload is missing actor.nickname (a non-empty string)');
+  return who;
+}
