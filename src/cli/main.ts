@@ -1,0 +1,119 @@
+/**
+ * The `ocelot` command line. Everything but `up`, `run` and `validate` is a thin client of the REST API
+ * (OCELOT_SERVER, OCELOT_TOKEN). Errors print one clear line and exit non-zero.
+ */
+import { Command, Option } from 'commander';
+import { VERSION } from '../version.js';
+import { ApiError } from './api-client.js';
+import { UsageError } from './resolve.js';
+import { statusCommand } from './commands/status.js';
+import { summaryCommand } from './commands/summary.js';
+import { logsCommand } from './commands/logs.js';
+import { triggerCommand } from './commands/trigger.js';
+import { killCommand } from './commands/kill.js';
+import { validateCommand } from './commands/validate.js';
+import { runCommand } from './commands/run.js';
+import { upCommand } from './commands/up.js';
+
+const program = new Command();
+program.name('ocelot').description('Ocelot CI: webhooks in, ocelot.yml stages out, every stage recorded.').version(VERSION, '-V, --version');
+
+program
+  .command('up')
+  .description('run the embedded server + werker + SQLite in one process')
+  .option('--port <port>', 'HTTP port (env OCELOT_PORT)', process.env.OCELOT_PORT ?? '8088')
+  .option('--host <host>', 'listen address (env OCELOT_HOST)', process.env.OCELOT_HOST ?? '0.0.0.0')
+  .option('--data-dir <dir>', 'where the database, logs and secrets live (env OCELOT_DATA_DIR)', process.env.OCELOT_DATA_DIR ?? '.ocelot-data')
+  .option('--slots <n>', 'builds run at once (env OCELOT_SLOTS)', process.env.OCELOT_SLOTS ?? '2')
+  .option('--tags <list>', 'werker tags for machineTag routing, comma separated (env OCELOT_TAGS)', process.env.OCELOT_TAGS ?? '')
+  .option('--no-host-builds', 'refuse pipelines without image (they would run on this machine)')
+  .option('--no-docker', 'do not use a Docker engine even if one answers')
+  .option('--docker-fallback-to-host', 'run image: pipelines on the host when no Docker engine answers')
+  .option('--keep-containers', 'leave build containers for debugging')
+  .option('--drain <seconds>', 'on SIGTERM, how long running builds may finish before being handed back', '10')
+  .option('--private-reads', 'require the admin token for reads too')
+  .action(upCommand);
+
+program
+  .command('status')
+  .description('state of a build and each of its stages')
+  .option('--hash <prefix>', 'newest build of the commit starting with this')
+  .option('--acct-repo <acct/repo>', 'newest build of this repository')
+  .option('--acct <acct>', 'newest build of this account')
+  .option('--build-id <n>', 'this build')
+  .option('--json', 'machine-readable output')
+  .action(statusCommand);
+
+program
+  .command('summary')
+  .description('recent builds')
+  .option('--acct-repo <glob>', 'acct/repo, * allowed (acct/orch*)')
+  .option('--acct <acct>', 'only this account')
+  .option('--limit <n>', 'how many', '20')
+  .option('--json', 'machine-readable output')
+  .action(summaryCommand);
+
+program
+  .command('logs')
+  .description('the log of a build (id or commit-hash prefix)')
+  .argument('<build>', 'build id or commit hash prefix')
+  .option('-f, --follow', 'keep streaming until the build ends')
+  .option('--attempt <n>', 'a specific attempt (default: the current one)')
+  .action(logsCommand);
+
+program
+  .command('trigger')
+  .description('queue a build without a webhook, for a repository Ocelot has seen')
+  .argument('<acct/repo>')
+  .option('--branch <branch>', 'build the current head of this branch')
+  .option('--hash <hash>', 'build this commit')
+  .option('--force', 'build even if branches or [skip ci] would say no')
+  .option('--keep-container', 'leave the build container for debugging')
+  .option('--json', 'machine-readable output')
+  .action(triggerCommand);
+
+program
+  .command('kill')
+  .description('cancel a queued or running build')
+  .argument('<build>', 'build id or commit hash prefix')
+  .option('--json', 'machine-readable output')
+  .action(killCommand);
+
+program
+  .command('validate')
+  .description('check an ocelot.yml offline')
+  .argument('[file]', 'path to ocelot.yml or a checkout', 'ocelot.yml')
+  .option('--branch <branch>', 'also say which stages a push to this branch would run')
+  .option('--json', 'machine-readable output')
+  .action(async (file: string, opts: { branch?: string; json?: boolean }) => {
+    process.exitCode = await validateCommand(file, opts);
+  });
+
+program
+  .command('run')
+  .description('run the pipeline of a local checkout, no server')
+  .argument('[dir]', 'the checkout', '.')
+  .addOption(new Option('--runtime <runtime>', 'host or docker (default: docker when the file has image:)').choices(['host', 'docker']))
+  .option('--branch <branch>', 'branch name for triggers (default: the checkout\'s)')
+  .option('--json', 'print the result as JSON')
+  .action(async (dir: string, opts) => {
+    process.exitCode = await runCommand(dir, opts);
+  });
+
+program
+  .command('version')
+  .description('print the version')
+  .option('--json', 'machine-readable output')
+  .action((opts: { json?: boolean }) => {
+    process.stdout.write(opts.json ? `${JSON.stringify({ version: VERSION })}\n` : `ocelot ${VERSION}\n`);
+  });
+
+program.parseAsync(process.argv).catch((err: unknown) => {
+  if (err instanceof UsageError || err instanceof ApiError) {
+    process.stderr.write(`ocelot: ${err.message}\n`);
+    process.exitCode = err instanceof ApiError && err.status === 404 ? 3 : 2;
+    return;
+  }
+  process.stderr.write(`ocelot: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exitCode = 1;
+});

@@ -1,0 +1,158 @@
+/**
+ * `ocelot up`: the embedded default. One process: HTTP server + in-process werker + SQLite in the data dir.
+ *
+ * Start-up order: open the store and migrate → recover builds whose lease expired while we were down → listen →
+ * start the werker. Shutdown (SIGTERM/SIGINT): stop answering /healthz as ready, stop claiming, let running
+ * builds finish up to the drain timeout then hand them back (they are re-queued and run on the next start),
+ * close the server, close the store. Nothing is left RUNNING.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { buildApp } from '../server/app.js';
+import { createStore } from '../store/index.js';
+import type { Store } from '../store/store.js';
+import { attemptLogPath } from '../store/log-files.js';
+import { loadOrCreateSecrets, DEFAULTS } from '../config/config.js';
+import { InProcessWerkerClient } from '../werker/in-process-client.js';
+import { Werker, type RuntimeProvider } from '../werker/werker.js';
+import { createHostRuntime } from '../runtimes/host/index.js';
+import { dockerProvider } from './docker-provider.js';
+import { VERSION } from '../version.js';
+
+export interface UpOptions {
+  port: number;
+  host: string;
+  dataDir: string;
+  slots: number;
+  /** Names of werker tags (machineTag routing). */
+  tags: string[];
+  /** Allow pipelines without `image` to run on this machine's shell. */
+  allowHost: boolean;
+  /** Use Docker for pipelines with `image` when an engine answers. */
+  docker: boolean;
+  /** Run `image:` pipelines on the host when Docker is unavailable (explicit opt-in). */
+  dockerFallbackToHost: boolean;
+  keepContainers: boolean;
+  leaseMs: number;
+  maxAttempts: number;
+  drainMs: number;
+  privateReads: boolean;
+  quiet?: boolean;
+  /** Start with the werker paused (benchmarks of intake alone). */
+  pauseWerker?: boolean;
+}
+
+export interface RunningUp {
+  app: FastifyInstance;
+  store: Store;
+  werker: Werker;
+  url: string;
+  webhookSecret: string;
+  adminToken: string;
+  stop(): Promise<void>;
+}
+
+export function defaultUpOptions(): UpOptions {
+  return {
+    port: DEFAULTS.port,
+    host: DEFAULTS.host,
+    dataDir: DEFAULTS.dataDir,
+    slots: DEFAULTS.slots,
+    tags: [],
+    allowHost: true,
+    docker: true,
+    dockerFallbackToHost: false,
+    keepContainers: false,
+    leaseMs: DEFAULTS.leaseMs,
+    maxAttempts: DEFAULTS.maxAttempts,
+    drainMs: 10_000,
+    privateReads: false,
+  };
+}
+
+export async function startUp(opts: UpOptions, log: (msg: string) => void = console.log): Promise<RunningUp> {
+  const dataDir = path.resolve(opts.dataDir);
+  fs.mkdirSync(dataDir, { recursive: true });
+  const logsDir = path.join(dataDir, 'logs');
+  const workDir = path.join(dataDir, 'workspaces');
+  fs.rmSync(workDir, { recursive: true, force: true }); // leftovers of a crash; their builds are recovered below
+  fs.mkdirSync(workDir, { recursive: true });
+  const secrets = loadOrCreateSecrets(dataDir);
+
+  const store = await createStore({ url: `sqlite:${path.join(dataDir, 'ocelot.db')}`, logsDir });
+  await store.migrate();
+  const recovered = await store.expireLeases(Number.MAX_SAFE_INTEGER);
+  for (const r of recovered) log(`recovered build ${r.buildId} (attempt ${r.attempt} was interrupted): ${r.action}`);
+
+  let ready = false;
+  const werkerIds: string[] = [];
+  const app = await buildApp({
+    store,
+    version: VERSION,
+    webhookSecret: secrets.webhookSecret,
+    adminToken: secrets.adminToken,
+    maxWebhookBytes: DEFAULTS.maxWebhookBytes,
+    maxAttempts: opts.maxAttempts,
+    privateReads: opts.privateReads,
+    ready: () => ready,
+    werkers: async () => werkerIds.map((id) => ({ id, name: werker.name, embedded: true, tags: werker.info().tags, runtimes: werker.info().runtimes, slots: werker.info().slots, running: werker.current() })),
+  });
+
+  const runtimes: Record<string, RuntimeProvider> = {};
+  if (opts.allowHost) runtimes.host = { runtime: createHostRuntime() };
+  if (opts.docker) {
+    const docker = await dockerProvider({ keepContainers: opts.keepContainers, log });
+    if (docker) runtimes.docker = docker;
+  }
+  if (opts.dockerFallbackToHost && !runtimes.docker && runtimes.host) runtimes.docker = runtimes.host;
+
+  const werker = new Werker({
+    client: new InProcessWerkerClient(store, opts.leaseMs),
+    name: 'embedded',
+    tags: opts.tags,
+    slots: opts.slots,
+    version: VERSION,
+    runtimes,
+    whenUnsupported: 'fail',
+    spoolPath: (build, attempt) => attemptLogPath(logsDir, build, attempt),
+    workDir,
+    leaseMs: opts.leaseMs,
+    log,
+  });
+  werkerIds.push(werker.id);
+  if (opts.pauseWerker) werker.pause(true);
+
+  // Leases of builds that lost their runner (a stuck process, a crash in a slot) are recovered while we run too.
+  const reaper = setInterval(() => {
+    store.expireLeases().catch((err) => log(`lease expiry check failed: ${String(err)}`));
+  }, Math.max(1_000, Math.floor(opts.leaseMs / 3)));
+  reaper.unref();
+
+  await app.listen({ port: opts.port, host: opts.host });
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : opts.port;
+  const url = `http://${opts.host === '0.0.0.0' ? '127.0.0.1' : opts.host}:${port}`;
+  await werker.start();
+  ready = true;
+
+  if (!opts.quiet) {
+    log(`ocelot ${VERSION} up at ${url} (data in ${dataDir})`);
+    log(`  webhooks:  ${url}/hooks/github   ${url}/hooks/bitbucket`);
+    log(`  webhook secret: ${secrets.generated.webhookSecret ? 'generated, ' : ''}${secrets.webhookSecret}${process.env.OCELOT_WEBHOOK_SECRET ? ' (from OCELOT_WEBHOOK_SECRET)' : ` (kept in ${path.join(dataDir, 'webhook-secret')})`}`);
+    log(`  admin token:    ${process.env.OCELOT_ADMIN_TOKEN ? '(from OCELOT_ADMIN_TOKEN)' : `${secrets.adminToken} (kept in ${path.join(dataDir, 'admin-token')})`}`);
+    log(`  CLI: export OCELOT_SERVER=${url} OCELOT_TOKEN=<admin token>`);
+    log(`  werker: ${opts.slots} slot(s), runtimes [${werker.info().runtimes.join(', ')}]${opts.tags.length ? `, tags [${opts.tags.join(', ')}]` : ''}`);
+  }
+
+  let stopping: Promise<void> | undefined;
+  const stop = () =>
+    (stopping ??= (async () => {
+      ready = false;
+      clearInterval(reaper);
+      await werker.stop(opts.drainMs);
+      await app.close();
+      await store.close();
+    })());
+  return { app, store, werker, url, webhookSecret: secrets.webhookSecret, adminToken: secrets.adminToken, stop };
+}

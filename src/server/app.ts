@@ -1,0 +1,62 @@
+/**
+ * The HTTP server: webhooks, the JSON API, log streams, health and metrics. Built as a Fastify instance so tests
+ * can drive it over a real socket or with inject().
+ */
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { Store } from '../store/store.js';
+import { apiRoutes } from './api-routes.js';
+import { hooksRoutes } from './hooks-routes.js';
+import { createMetrics, type Metrics } from './metrics.js';
+
+export interface AppOptions {
+  store: Store;
+  version: string;
+  webhookSecret: string;
+  adminToken: string;
+  maxWebhookBytes: number;
+  maxAttempts: number;
+  privateReads: boolean;
+  werkers?: () => Promise<unknown[]>;
+  /** Health check: false while starting or shutting down. */
+  ready?: () => boolean;
+  metrics?: Metrics;
+}
+
+export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
+  const app = Fastify({ logger: false, bodyLimit: 1024 * 1024, forceCloseConnections: true });
+  const metrics = opts.metrics ?? createMetrics();
+
+  app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, _req, reply) => {
+    const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 600 ? err.statusCode : 500;
+    const reason =
+      status === 413 ? 'the request body is larger than this server accepts' : status >= 500 ? `internal error: ${err.message}` : err.message;
+    void reply.code(status).send({ error: err.code ?? (status >= 500 ? 'internal' : 'bad_request'), reason });
+  });
+
+  app.get('/healthz', async (_req, reply) => {
+    const ready = opts.ready ? opts.ready() : true;
+    return reply.code(ready ? 200 : 503).send({ ok: ready });
+  });
+  app.get('/metrics', async (_req, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()));
+
+  await app.register(async (scope) =>
+    hooksRoutes(scope, {
+      store: opts.store,
+      webhookSecret: opts.webhookSecret,
+      maxBytes: opts.maxWebhookBytes,
+      maxAttempts: opts.maxAttempts,
+      metrics,
+    }),
+  );
+  await app.register(async (scope) =>
+    apiRoutes(scope, {
+      store: opts.store,
+      adminToken: opts.adminToken,
+      privateReads: opts.privateReads,
+      version: opts.version,
+      maxAttempts: opts.maxAttempts,
+      werkers: opts.werkers,
+    }),
+  );
+  return app;
+}

@@ -1,0 +1,67 @@
+/**
+ * The JSON shapes the API returns (and the CLI's --json prints). Kept separate from store rows so the API is a
+ * deliberate contract: versioned under /api/v1, no secrets, no internal columns (lease tokens never leave).
+ */
+import type { AttemptRow, BuildRow, StageRow } from '../store/store.js';
+
+export function buildView(b: BuildRow) {
+  return {
+    id: b.id,
+    forge: b.forge,
+    account: b.account,
+    repo: b.repo,
+    acctRepo: `${b.account}/${b.repo}`,
+    commit: b.commit,
+    branch: b.branch,
+    tag: b.tag,
+    pullRequest: b.prNumber === null ? null : { number: b.prNumber, sourceBranch: b.sourceBranch, targetBranch: b.targetBranch },
+    event: b.eventKind,
+    triggeredBy: b.triggeredBy,
+    state: b.state,
+    reason: b.reason,
+    attempt: b.attempt,
+    maxAttempts: b.maxAttempts,
+    requires: b.requires,
+    werkerId: b.werkerId,
+    cancelRequested: b.cancelRequested,
+    queuedAt: iso(b.queuedAt),
+    startedAt: iso(b.startedAt),
+    finishedAt: iso(b.finishedAt),
+    queueWaitMs: b.queueWaitMs,
+    durationMs: b.startedAt !== null && b.finishedAt !== null ? b.finishedAt - b.startedAt : null,
+  };
+}
+
+export function stageView(s: StageRow) {
+  return {
+    ordinal: s.ordinal,
+    name: s.name,
+    kind: s.kind,
+    state: s.state,
+    exitCode: s.exitCode,
+    startedAt: iso(s.startedAt),
+    finishedAt: iso(s.finishedAt),
+    durationMs: s.durationMs,
+    reason: s.reason,
+    messages: s.messages,
+  };
+}
+
+export function attemptView(a: AttemptRow) {
+  return {
+    attempt: a.attempt,
+    werkerId: a.werkerId,
+    state: a.state,
+    reason: a.reason,
+    claimedAt: iso(a.claimedAt),
+    finishedAt: iso(a.finishedAt),
+  };
+}
+
+function iso(ms: number | null): string | null {
+  return ms === null ? null : new Date(ms).toISOString();
+}
+
+export type BuildView = ReturnType<typeof buildView>;
+export type StageView = ReturnType<typeof stageView>;
+export type AttemptView = ReturnType<typeof attemptView>;

@@ -1,0 +1,70 @@
+/**
+ * The werker's view of the server when both live in one process (`ocelot up`): every call goes straight to the
+ * store, with the same lease fencing the HTTP protocol has. Claims wait on the store's in-process wake-up, so an
+ * idle werker picks up a new build within a millisecond or two of it being recorded.
+ */
+import type { Store } from '../store/store.js';
+import type { ClaimedBuild, Lease, LogChunk, StageRecord, WerkerInfo, WerkerServerClient, BuildResultState, RenewResult } from './protocol.js';
+
+export class InProcessWerkerClient implements WerkerServerClient {
+  constructor(
+    private readonly store: Store,
+    private readonly leaseMs: number,
+  ) {}
+
+  register(werker: WerkerInfo): Promise<void> {
+    return this.store.registerWerker(werker);
+  }
+
+  async claim(werker: WerkerInfo, waitMs: number, signal: AbortSignal): Promise<ClaimedBuild | null> {
+    const deadline = Date.now() + waitMs;
+    while (!signal.aborted) {
+      // Subscribe before looking, so a build queued between the look and the wait still wakes us.
+      let wake!: () => void;
+      const woken = new Promise<void>((resolve) => (wake = resolve));
+      const unsubscribe = this.store.onQueued(() => wake());
+      try {
+        const claimed = await this.store.claimNext(werker, this.leaseMs);
+        if (claimed) return claimed;
+        const left = deadline - Date.now();
+        if (left <= 0) return null;
+        await waitFor(woken, left, signal);
+      } finally {
+        unsubscribe();
+      }
+    }
+    return null;
+  }
+
+  renew(lease: Lease): Promise<RenewResult> {
+    return this.store.renew(lease, this.leaseMs);
+  }
+  handBack(lease: Lease, requires: string[], reason: string): Promise<void> {
+    return this.store.handBack(lease, requires, reason);
+  }
+  putStages(lease: Lease, stages: StageRecord[]): Promise<void> {
+    return this.store.putStages(lease, stages);
+  }
+  updateStage(lease: Lease, stage: StageRecord): Promise<void> {
+    return this.store.updateStage(lease, stage);
+  }
+  appendLogs(lease: Lease, chunks: LogChunk[]): Promise<void> {
+    return this.store.appendLogs(lease, chunks);
+  }
+  finish(lease: Lease, state: BuildResultState, reason: string | null): Promise<void> {
+    return this.store.finish(lease, state, reason);
+  }
+}
+
+function waitFor(woken: Promise<void>, ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+    void woken.then(done);
+  });
+}

@@ -1,0 +1,370 @@
+/**
+ * Runs one claimed build attempt from start to finish: workspace → validation → (setup) → user stages.
+ *
+ * Every step leaves a stage row with state, timing and a reason, and the build always ends in a final state
+ * (or is handed back, or, when the lease is lost, is left to the server to recover). The werker never writes
+ * once its lease is gone: every write goes through the lease-fenced client.
+ */
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import type { PipelineSpec, Plan } from '../pipeline/types.js';
+import { parsePipeline, plan as planBuild, formatIssue } from '../pipeline/index.js';
+import type { Runtime, RuntimeSession, StageOutput, StageResult } from '../runtimes/runtime.js';
+import { RuntimeSetupError } from '../runtimes/runtime.js';
+import type { StageKind, StageState } from '../store/schema.js';
+import { buildVariables, mergeEnv } from './build-env.js';
+import type { BuildResultState, ClaimedBuild, StageRecord, WerkerServerClient } from './protocol.js';
+import { LeaseLostError } from './protocol.js';
+import { LogSpool } from './log-spool.js';
+import { prepareWorkspace } from './workspace.js';
+import { LeaseKeeper } from './lease-keeper.js';
+
+export const PIPELINE_FILE = 'ocelot.yml';
+
+export interface RunBuildOptions {
+  client: WerkerServerClient;
+  werkerId: string;
+  werkerName: string;
+  /** Labels this werker has: `tag:<t>` and `runtime:<r>`. */
+  labels: string[];
+  runtimes: Record<string, Runtime | undefined>;
+  /** Why a runtime is missing (e.g. "no Docker engine answers at /var/run/docker.sock"), for the failure reason. */
+  runtimeUnavailable?: (name: string) => string | undefined;
+  /** What to do when this werker lacks a label the pipeline needs: embedded mode fails, distributed hands back. */
+  whenUnsupported: 'fail' | 'hand-back';
+  /** Directory for per-attempt log spool files (embedded: the store's logs dir, so logs are written once). */
+  spoolPath: (buildId: number, attempt: number) => string;
+  workDir: string;
+  cloneDepth: number;
+  leaseMs: number;
+  stageTimeoutMs: number;
+  killGraceMs: number;
+  /** Aborted when the werker shuts down: running stages stop and the build is handed back. */
+  shutdown: AbortSignal;
+  log?: (msg: string) => void;
+}
+
+interface StageSlot extends StageRecord {
+  script?: string[];
+  env?: Array<[string, string]>;
+  timeoutMs?: number;
+}
+
+const WORKSPACE = 0;
+const VALIDATION = 1;
+
+export async function runBuild(claim: ClaimedBuild, opts: RunBuildOptions): Promise<void> {
+  const { client, shutdown } = opts;
+  const { lease, event } = claim;
+  const stages: StageSlot[] = [
+    { ordinal: WORKSPACE, name: 'workspace', kind: 'system', state: 'PENDING' },
+    { ordinal: VALIDATION, name: 'validation', kind: 'system', state: 'PENDING' },
+  ];
+
+  // One abort for "stop now": cancel from the server, lost lease, or werker shutdown.
+  const stop = new AbortController();
+  let stopKind: 'cancel' | 'lost' | 'shutdown' | null = null;
+  const keeper = new LeaseKeeper(client, lease, opts.leaseMs, {
+    onCancel: () => {
+      if (!stopKind) stopKind = 'cancel';
+      stop.abort();
+    },
+    onLost: () => {
+      stopKind = 'lost';
+      stop.abort();
+    },
+  });
+  const onShutdown = () => {
+    if (!stopKind) stopKind = 'shutdown';
+    stop.abort();
+  };
+  if (shutdown.aborted) onShutdown();
+  else shutdown.addEventListener('abort', onShutdown, { once: true });
+
+  const spool = new LogSpool(opts.spoolPath(lease.buildId, lease.attempt), {
+    onChunks: (chunks) => client.appendLogs(lease, chunks),
+  });
+  const workspaceDir = path.join(opts.workDir, `${lease.buildId}-${lease.attempt}`);
+  let session: RuntimeSession | undefined;
+
+  const now = () => Date.now();
+  const say = (ordinal: number, text: string) => spool.output(ordinal).write(`${text}\n`);
+  const put = () => client.putStages(lease, stages.map(stripRunInfo));
+  const update = (s: StageSlot, patch: Partial<StageRecord>) => {
+    Object.assign(s, patch);
+    return client.updateStage(lease, stripRunInfo(s));
+  };
+
+  // Ends the attempt: remaining stages get a state and reason, logs are flushed, the result is stored.
+  const finish = async (state: BuildResultState, reason: string | null, rest: { state: StageState; reason: string }) => {
+    for (const s of stages) {
+      if (s.state === 'PENDING' || s.state === 'RUNNING') {
+        s.state = s.state === 'RUNNING' ? (rest.state === 'SKIPPED' ? 'FAILED' : rest.state) : rest.state;
+        s.reason ??= rest.reason;
+        s.finishedAt ??= now();
+      }
+    }
+    await spool.drain();
+    await put();
+    await client.finish(lease, state, reason);
+  };
+
+  try {
+    keeper.start();
+    await put();
+
+    // --- workspace: clone at the exact commit -------------------------------------------------------------
+    const ws = stages[WORKSPACE]!;
+    await update(ws, { state: 'RUNNING', startedAt: now() });
+    spool.setStage(WORKSPACE);
+    let commit: string;
+    try {
+      say(WORKSPACE, `Fetching ${redactUrl(event.cloneUrl)} at ${event.commit} on werker ${opts.werkerName}`);
+      const result = await prepareWorkspace({
+        cloneUrl: event.cloneUrl,
+        commit: event.commit,
+        branch: event.branch,
+        dir: workspaceDir,
+        depth: opts.cloneDepth,
+        output: spool.output(WORKSPACE),
+        signal: stop.signal,
+      });
+      commit = result.commit;
+      await update(ws, { state: 'PASSED', finishedAt: now(), messages: [`checked out ${commit}`] });
+    } catch (err) {
+      if (stop.signal.aborted) return await endStopped();
+      const reason = errorText(err);
+      say(WORKSPACE, reason);
+      await update(ws, { state: 'FAILED', finishedAt: now(), reason });
+      return await finish('FAILED', `workspace: ${reason}`, { state: 'SKIPPED', reason: 'not run: the workspace could not be prepared' });
+    }
+
+    // --- validation: read, parse and plan the pipeline at that commit -------------------------------------
+    const val = stages[VALIDATION]!;
+    await update(val, { state: 'RUNNING', startedAt: now() });
+    spool.setStage(VALIDATION);
+    const loaded = await loadPipeline(workspaceDir);
+    if (!loaded.ok) {
+      for (const m of loaded.messages) say(VALIDATION, m);
+      await update(val, { state: 'FAILED', finishedAt: now(), reason: loaded.messages[0] ?? 'invalid pipeline', messages: loaded.messages });
+      const more = loaded.messages.length > 1 ? ` (and ${loaded.messages.length - 1} more)` : '';
+      return await finish('FAILED_PRESTART', `${loaded.messages[0]}${more}`, { state: 'SKIPPED', reason: 'not run: the pipeline is invalid' });
+    }
+    const pipeline = loaded.pipeline;
+    const plan = planBuild(
+      {
+        kind: event.kind,
+        branch: event.branch,
+        tag: event.tag,
+        targetBranch: event.pr?.targetBranch,
+        commitMessages: event.commitMessages,
+        changedFiles: event.changedFiles,
+        force: event.force,
+      },
+      pipeline,
+    );
+
+    // What this pipeline needs from a werker.
+    const runtimeName = pipeline.image ? 'docker' : 'host';
+    const requires = [`runtime:${runtimeName}`, ...(pipeline.machineTag ? [`tag:${pipeline.machineTag}`] : [])];
+    const missing = requires.filter((l) => !opts.labels.includes(l));
+    if (plan.build && missing.length > 0) {
+      const why = describeMissing(missing, opts);
+      if (opts.whenUnsupported === 'hand-back') {
+        say(VALIDATION, `This werker cannot run this pipeline (${why}); handing it back to the queue.`);
+        await spool.drain();
+        await client.handBack(lease, requires, `waiting for a werker with ${requires.join(', ')}: ${why}`);
+        return;
+      }
+      await update(val, { state: 'FAILED', finishedAt: now(), reason: why });
+      return await finish('FAILED_PRESTART', why, { state: 'SKIPPED', reason: 'not run: no werker can run this pipeline' });
+    }
+
+    addPlannedStages(stages, pipeline, plan, runtimeName === 'docker', opts.stageTimeoutMs);
+    const runnable = plan.stages.filter((s) => s.run).length;
+    const planLine = plan.build
+      ? `Pipeline valid: ${pipeline.stages.length} stage(s), ${runnable} to run, runtime ${runtimeName}`
+      : `Nothing to build: ${plan.reason}`;
+    say(VALIDATION, planLine);
+    Object.assign(val, { state: 'PASSED', finishedAt: now(), messages: [planLine] });
+    await put();
+    if (!plan.build) {
+      return await finish('SKIPPED', plan.reason, { state: 'SKIPPED', reason: plan.reason });
+    }
+
+    // --- setup: runtime environment (container) -------------------------------------------------------------
+    const runtime = opts.runtimes[runtimeName]!;
+    const setup = stages.find((s) => s.name === 'setup' && s.kind === 'system');
+    const setupOutput = spool.output(setup?.ordinal ?? VALIDATION);
+    try {
+      if (setup) {
+        await update(setup, { state: 'RUNNING', startedAt: now() });
+        spool.setStage(setup.ordinal);
+      }
+      session = await runtime.prepare(
+        {
+          buildId: lease.buildId,
+          attempt: lease.attempt,
+          werkerId: opts.werkerId,
+          workspaceHostPath: workspaceDir,
+          image: pipeline.image,
+          keepContainer: claim.keepContainer,
+        },
+        setupOutput,
+        stop.signal,
+      );
+      if (setup) await update(setup, { state: 'PASSED', finishedAt: now() });
+    } catch (err) {
+      if (stop.signal.aborted) return await endStopped();
+      const reason = err instanceof RuntimeSetupError ? err.message : `setup failed: ${errorText(err)}`;
+      setupOutput.write(`${reason}\n`);
+      if (setup) await update(setup, { state: 'FAILED', finishedAt: now(), reason });
+      return await finish('FAILED', reason, { state: 'SKIPPED', reason: 'not run: setup failed' });
+    }
+
+    // --- the user's stages, in order ------------------------------------------------------------------------
+    const baseEnv = mergeEnv(
+      buildVariables({
+        buildId: lease.buildId,
+        attempt: lease.attempt,
+        commit,
+        event,
+        workspacePath: session.workspacePath,
+        previousSuccessfulCommit: claim.previousSuccessfulCommit,
+      }),
+      pipeline.env,
+    );
+    for (const s of stages) {
+      if (s.kind !== 'user' || s.state !== 'PENDING') continue;
+      if (stop.signal.aborted) break;
+      await update(s, { state: 'RUNNING', startedAt: now() });
+      spool.setStage(s.ordinal);
+      const result: StageResult = await session.runStage({
+        name: s.name,
+        script: s.script ?? [],
+        env: mergeEnv(baseEnv, s.env ?? []),
+        timeoutMs: s.timeoutMs ?? opts.stageTimeoutMs,
+        killGraceMs: opts.killGraceMs,
+        output: spool.output(s.ordinal),
+        signal: stop.signal,
+      });
+      if (stop.signal.aborted && result.state !== 'PASSED') {
+        s.exitCode = result.exitCode;
+        return await endStopped(s);
+      }
+      await update(s, {
+        state: result.state,
+        exitCode: result.exitCode,
+        finishedAt: now(),
+        reason: result.reason ?? null,
+      });
+      if (result.state !== 'PASSED') {
+        const reason = `stage '${s.name}' failed: ${result.reason ?? `exit code ${result.exitCode}`}`;
+        return await finish('FAILED', reason, { state: 'SKIPPED', reason: `not run: stage '${s.name}' failed` });
+      }
+    }
+    if (stop.signal.aborted) return await endStopped();
+    return await finish('PASSED', null, { state: 'SKIPPED', reason: 'not run' });
+  } catch (err) {
+    if (err instanceof LeaseLostError || stopKind === 'lost') {
+      opts.log?.(`build ${lease.buildId} attempt ${lease.attempt}: lease lost, stopped (${errorText(err)})`);
+      return;
+    }
+    // A crash anywhere still leaves a reason in the database.
+    const reason = `werker error: ${errorText(err)}`;
+    opts.log?.(`build ${lease.buildId}: ${reason}`);
+    try {
+      await finish('FAILED', reason, { state: 'FAILED', reason });
+    } catch (finishErr) {
+      opts.log?.(`build ${lease.buildId}: could not record the failure: ${errorText(finishErr)}`);
+    }
+  } finally {
+    shutdown.removeEventListener('abort', onShutdown);
+    keeper.stop();
+    await session?.destroy().catch((err) => opts.log?.(`build ${lease.buildId}: cleanup failed: ${errorText(err)}`));
+    await spool.close().catch(() => undefined);
+    if (!claim.keepContainer) await fs.rm(workspaceDir, { recursive: true, force: true }).catch(() => undefined);
+  }
+
+  /** The build was stopped from outside: cancelled (final), lost (silent) or shutting down (handed back). */
+  async function endStopped(current?: StageSlot): Promise<void> {
+    if (stopKind === 'lost') return;
+    if (stopKind === 'shutdown') {
+      if (current) say(current.ordinal, 'The werker is shutting down: this build goes back to the queue.');
+      await spool.drain().catch(() => undefined);
+      await client.handBack(lease, [], `werker ${opts.werkerName} shut down; the build was handed back`);
+      return;
+    }
+    const reason = keeper.cancelReason ?? 'cancelled';
+    if (current) {
+      current.state = 'CANCELLED';
+      current.reason = reason;
+      current.finishedAt = now();
+      say(current.ordinal, `Cancelled: ${reason}`);
+    }
+    await finish('CANCELLED', reason, { state: 'CANCELLED', reason: `not run: ${reason}` });
+  }
+}
+
+async function loadPipeline(dir: string): Promise<{ ok: true; pipeline: PipelineSpec } | { ok: false; messages: string[] }> {
+  let text: string;
+  try {
+    text = await fs.readFile(path.join(dir, PIPELINE_FILE), 'utf8');
+  } catch {
+    return { ok: false, messages: [`${PIPELINE_FILE}: not found at the root of the repository at this commit; add one (see docs/pipeline.md)`] };
+  }
+  const parsed = parsePipeline(text, PIPELINE_FILE);
+  if (!parsed.ok) return { ok: false, messages: parsed.issues.map(formatIssue) };
+  return { ok: true, pipeline: parsed.pipeline };
+}
+
+function addPlannedStages(stages: StageSlot[], pipeline: PipelineSpec, plan: Plan, withSetup: boolean, defaultTimeoutMs: number) {
+  if (withSetup) stages.push({ ordinal: stages.length, name: 'setup', kind: 'system', state: 'PENDING' });
+  pipeline.stages.forEach((spec, i) => {
+    const planned = plan.stages[i];
+    const run = plan.build && planned?.run !== false;
+    const kind: StageKind = 'user';
+    stages.push({
+      ordinal: stages.length,
+      name: spec.name,
+      kind,
+      state: run ? 'PENDING' : 'SKIPPED',
+      reason: run ? null : planned?.reason ?? (plan.build ? null : plan.reason),
+      script: spec.script,
+      env: spec.env,
+      timeoutMs: spec.timeoutSeconds ? spec.timeoutSeconds * 1000 : defaultTimeoutMs,
+    });
+  });
+}
+
+function describeMissing(missing: string[], opts: RunBuildOptions): string {
+  return missing
+    .map((label) => {
+      const [kind, value] = label.split(':', 2) as [string, string];
+      if (kind === 'runtime') {
+        const why = opts.runtimeUnavailable?.(value);
+        return `this pipeline needs the ${value} runtime, which werker ${opts.werkerName} cannot run${why ? `: ${why}` : ''}`;
+      }
+      return `this pipeline needs a werker with machineTag '${value}'; werker ${opts.werkerName} has tags [${opts.labels
+        .filter((l) => l.startsWith('tag:'))
+        .map((l) => l.slice(4))
+        .join(', ')}]`;
+    })
+    .join('; ');
+}
+
+function stripRunInfo(s: StageSlot): StageRecord {
+  const { script: _script, env: _env, timeoutMs: _timeout, ...record } = s;
+  return record;
+}
+
+export function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** Never print credentials embedded in a clone URL. */
+export function redactUrl(url: string): string {
+  return url.replace(/\/\/[^/@]+@/, '//***@');
+}
+
+export type { StageOutput };
