@@ -1,0 +1,61 @@
+/** Options of the docker runtime, and how per-build requests are clamped to the werker's ceiling. */
+import type { RuntimeJob } from '../runtime.js';
+
+export type PullPolicy = 'always' | 'if-not-present' | 'never';
+
+export interface ResourceLimits {
+  /** Hard memory limit in bytes (HostConfig.Memory). */
+  memoryBytes?: number;
+  /** CPU quota in units of 1e-9 CPUs (HostConfig.NanoCpus): 1.5 CPUs = 1_500_000_000. */
+  nanoCpus?: number;
+  /** Max number of processes in the container (HostConfig.PidsLimit). */
+  pidsLimit?: number;
+}
+
+export interface DockerRuntimeOptions {
+  /** Engine socket; default DOCKER_HOST, else /var/run/docker.sock. */
+  socketPath?: string;
+  pullPolicy: PullPolicy;
+  /** Written into the `ocelot.werker` label; the sweeper only touches containers of this werker. */
+  werkerId: string;
+  /** The werker's ceiling; a build may ask for less (DockerRuntimeJob.limits), never more. */
+  limits?: ResourceLimits;
+  /**
+   * Bind-mount the engine socket into build containers. Gives every build root on the werker host: only for
+   * trusted repositories. The werker passes true only when its operator allows it AND the pipeline asks.
+   */
+  allowDockerSocket?: boolean;
+  /** Docker network for build containers; default `bridge`. */
+  network?: string;
+  /** Path the workspace is mounted at inside the container; default /workspace. */
+  workspaceMountPath?: string;
+}
+
+/** A RuntimeJob with the docker-only, per-build knobs. */
+export interface DockerRuntimeJob extends RuntimeJob {
+  /** What the pipeline file asks for; clamped to DockerRuntimeOptions.limits. */
+  limits?: ResourceLimits;
+  /** Set to false to refuse the socket for this build even when the runtime allows it. */
+  allowDockerSocket?: boolean;
+}
+
+export const DEFAULT_WORKSPACE_MOUNT = '/workspace';
+export const DEFAULT_NETWORK = 'bridge';
+
+function lower(ceiling: number | undefined, asked: number | undefined): number | undefined {
+  if (ceiling === undefined || ceiling <= 0) return asked !== undefined && asked > 0 ? asked : undefined;
+  if (asked === undefined || asked <= 0) return ceiling;
+  return Math.min(ceiling, asked);
+}
+
+/** Effective limits: what the build asks for, but never above the werker's ceiling. */
+export function clampLimits(ceiling: ResourceLimits = {}, asked: ResourceLimits = {}): ResourceLimits {
+  const out: ResourceLimits = {};
+  const memoryBytes = lower(ceiling.memoryBytes, asked.memoryBytes);
+  const nanoCpus = lower(ceiling.nanoCpus, asked.nanoCpus);
+  const pidsLimit = lower(ceiling.pidsLimit, asked.pidsLimit);
+  if (memoryBytes !== undefined) out.memoryBytes = memoryBytes;
+  if (nanoCpus !== undefined) out.nanoCpus = nanoCpus;
+  if (pidsLimit !== undefined) out.pidsLimit = pidsLimit;
+  return out;
+}
