@@ -1,0 +1,2 @@
+export { createHostRuntime, type HostRuntimeOptions } from './host-runtime.js';
+export { PASSTHROUGH_ENV } from './stage-env.js';
