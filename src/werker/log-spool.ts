@@ -1,0 +1,291 @@
+/**
+ * The log spool of one build attempt: an append-only file that stage processes write into directly (the file's
+ * fd is their stdout and stderr), and a tailer that turns what was appended into seq-numbered LogChunks for the
+ * server.
+ *
+ * Why a file and not pipes: a child writing into a file never waits for Node, output keeps the exact order in
+ * which stdout and stderr were written, and in embedded mode the store reads this very file, so a log is written
+ * to disk once. Why the tailer can never lose data: the bytes are on disk before they are chunked; a chunk that
+ * could not be delivered is simply offered again (same seq, the server's insert is idempotent), and delivery
+ * resumes where it stopped.
+ *
+ * Stage attribution is by byte offset: setStage(n) notes the file's current size, and every byte before it
+ * belongs to the previous stage, every byte after it to stage n. The caller therefore calls setStage(n) after
+ * stage n-1's processes ended and before stage n starts. A chunk never spans two stages.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import type { StageOutput } from '../runtimes/runtime.js';
+import { LeaseLostError, type LogChunk } from './protocol.js';
+
+export const MAX_CHUNK_BYTES = 256 * 1024;
+
+export interface LogSpoolOptions {
+  /** Deliver chunks (in seq order; the next call waits for this one). Throwing means "offer them again later". */
+  onChunks(chunks: LogChunk[]): Promise<void>;
+  /** Delivery gave up after the retries (or on an error not worth retrying). The bytes stay in the file. */
+  onError?(err: unknown): void;
+  /** Stage of the bytes written before the first setStage(); default 0. */
+  initialStage?: number;
+  /** Upper bound of one chunk's data; default and maximum 256 KiB. */
+  maxChunkBytes?: number;
+  /** At most this many chunks per onChunks call; default 16 (4 MiB). */
+  maxChunksPerCall?: number;
+  /** Fallback poll interval when no file-change event arrives; default 50 ms. */
+  pollMs?: number;
+  /** Retries of one failed onChunks call before giving up; default 10 (about half a minute of backoff). */
+  maxRetries?: number;
+  retryInitialMs?: number;
+  retryMaxMs?: number;
+  /** Errors for which a retry cannot help; default: LeaseLostError (the attempt is no longer ours). */
+  isFatal?(err: unknown): boolean;
+}
+
+interface Boundary {
+  offset: number;
+  stage: number;
+}
+
+interface Waiter {
+  gen: number;
+  resolve(): void;
+  reject(err: unknown): void;
+}
+
+export class LogSpool {
+  readonly path: string;
+  private readonly opts: Required<Omit<LogSpoolOptions, 'onError' | 'initialStage'>> & Pick<LogSpoolOptions, 'onError'>;
+  private readonly writeFd: number;
+  private readonly readFd: number;
+  private readonly scratch: Buffer;
+  private readonly timer: NodeJS.Timeout;
+  private watcher: fs.FSWatcher | undefined;
+
+  /** Where the next read starts; everything before it has been chunked. */
+  private readOffset: number;
+  private nextSeq = 0;
+  /** Stage changes not yet passed by the reader (the first entry is the stage at readOffset). */
+  private boundaries: Boundary[];
+  /** A batch whose delivery failed, offered again before anything new. */
+  private pending: LogChunk[] | null = null;
+
+  private requested = 0;
+  private completed = 0;
+  private pumping = false;
+  private failure: unknown = null;
+  private waiters: Waiter[] = [];
+  private closed = false;
+
+  /** Opens (creating directories) the spool file for appending. Existing content is kept and not re-sent. */
+  constructor(filePath: string, opts: LogSpoolOptions) {
+    this.path = filePath;
+    this.opts = {
+      onChunks: opts.onChunks,
+      onError: opts.onError,
+      maxChunkBytes: Math.min(Math.max(1, opts.maxChunkBytes ?? MAX_CHUNK_BYTES), MAX_CHUNK_BYTES),
+      maxChunksPerCall: Math.max(1, opts.maxChunksPerCall ?? 16),
+      pollMs: opts.pollMs ?? 50,
+      maxRetries: opts.maxRetries ?? 10,
+      retryInitialMs: opts.retryInitialMs ?? 100,
+      retryMaxMs: opts.retryMaxMs ?? 5000,
+      isFatal: opts.isFatal ?? ((err) => err instanceof LeaseLostError),
+    };
+    fs.mkdirSync(path.dirname(filePath), { recursive: true });
+    // 'a' = O_APPEND: every writer (children, Node) appends atomically at the end, whatever its own offset.
+    this.writeFd = fs.openSync(filePath, 'a');
+    this.readFd = fs.openSync(filePath, 'r');
+    this.readOffset = fs.fstatSync(this.writeFd).size;
+    this.boundaries = [{ offset: this.readOffset, stage: opts.initialStage ?? 0 }];
+    this.scratch = Buffer.allocUnsafe(this.opts.maxChunkBytes);
+
+    // Change events make live output visible within milliseconds; the timer covers file systems without them
+    // and any coalesced or missed event.
+    try {
+      this.watcher = fs.watch(filePath, { persistent: false }, () => this.kick());
+      this.watcher.on('error', () => this.stopWatching());
+    } catch {
+      this.watcher = undefined;
+    }
+    this.timer = setInterval(() => {
+      if (!this.pumping && !this.failure) this.kick();
+    }, this.opts.pollMs);
+    this.timer.unref();
+  }
+
+  /** The sink for a stage: the spool's fd for child processes, and a synchronous append for Ocelot's own text. */
+  output(_stageOrdinal: number): StageOutput {
+    // The ordinal is informational: attribution follows setStage() boundaries, since child processes write
+    // through the same fd and no per-write tagging is possible for them.
+    const spool = this;
+    return {
+      get fd() {
+        return spool.liveFd();
+      },
+      write(data: string | Uint8Array) {
+        spool.append(data);
+      },
+    };
+  }
+
+  /** Bytes from now on belong to `ordinal`; everything already in the file to the stage before. */
+  setStage(ordinal: number): void {
+    const offset = fs.fstatSync(this.liveFd()).size;
+    const last = this.boundaries[this.boundaries.length - 1]!;
+    if (last.stage === ordinal) return;
+    // A stage that wrote nothing leaves no trace: its boundary is replaced.
+    if (last.offset === offset && this.boundaries.length > 1) this.boundaries.pop();
+    if (offset === this.readOffset && this.boundaries.length === 1) this.boundaries[0] = { offset, stage: ordinal };
+    else this.boundaries.push({ offset, stage: ordinal });
+    this.kick();
+  }
+
+  /** Resolves once everything written before the call has been chunked and acknowledged by onChunks. */
+  drain(): Promise<void> {
+    // An explicit drain after a give-up tries again (with fresh retries): the bytes are still in the file.
+    if (this.failure && !this.pumping) this.failure = null;
+    return new Promise<void>((resolve, reject) => {
+      const gen = this.kick();
+      if (this.completed >= gen) resolve();
+      else this.waiters.push({ gen, resolve, reject });
+    });
+  }
+
+  /** Drains, then releases the file. Writing after close() throws. Rejects (after cleanup) if the drain failed. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    let drainError: unknown = null;
+    try {
+      await this.drain();
+    } catch (err) {
+      drainError = err;
+    }
+    this.closed = true;
+    clearInterval(this.timer);
+    this.stopWatching();
+    fs.closeSync(this.writeFd);
+    fs.closeSync(this.readFd);
+    if (drainError) throw drainError;
+  }
+
+  /** Total bytes chunked so far (the log stream's length as the server will see it). */
+  get offset(): number {
+    return this.readOffset;
+  }
+
+  /** Seq the next chunk will get. */
+  get seq(): number {
+    return this.nextSeq;
+  }
+
+  private liveFd(): number {
+    if (this.closed) throw new Error(`log spool ${this.path} is closed`);
+    return this.writeFd;
+  }
+
+  private append(data: string | Uint8Array): void {
+    const fd = this.liveFd();
+    const buf = typeof data === 'string' ? Buffer.from(data) : data;
+    let done = 0;
+    while (done < buf.byteLength) done += fs.writeSync(fd, buf, done, buf.byteLength - done);
+  }
+
+  private stopWatching(): void {
+    this.watcher?.close();
+    this.watcher = undefined;
+  }
+
+  /** Ask for a tail pass; returns the generation a drain can wait for. */
+  private kick(): number {
+    const gen = ++this.requested;
+    if (!this.pumping && !this.failure && !this.closed) void this.pump();
+    return gen;
+  }
+
+  private async pump(): Promise<void> {
+    this.pumping = true;
+    try {
+      while (this.completed < this.requested) {
+        const gen = this.requested;
+        await this.pass();
+        this.completed = gen;
+        this.settle((w) => w.gen <= gen, null);
+      }
+    } catch (err) {
+      this.failure = err;
+      this.settle(() => true, err);
+      this.opts.onError?.(err);
+    } finally {
+      this.pumping = false;
+    }
+  }
+
+  private settle(which: (w: Waiter) => boolean, err: unknown): void {
+    const keep: Waiter[] = [];
+    for (const w of this.waiters) {
+      if (!which(w)) keep.push(w);
+      else if (err) w.reject(err);
+      else w.resolve();
+    }
+    this.waiters = keep;
+  }
+
+  /** Read everything appended so far and deliver it, batch by batch. */
+  private async pass(): Promise<void> {
+    for (;;) {
+      const batch = this.pending ?? (await this.readBatch());
+      if (batch.length === 0) return;
+      this.pending = batch;
+      await this.deliver(batch);
+      this.pending = null;
+    }
+  }
+
+  private async readBatch(): Promise<LogChunk[]> {
+    const batch: LogChunk[] = [];
+    while (batch.length < this.opts.maxChunksPerCall) {
+      const want = Math.min(this.opts.maxChunkBytes, this.stageSpan().limit - this.readOffset);
+      const n = await readAt(this.readFd, this.scratch, want, this.readOffset);
+      if (n === 0) break;
+      // Look at the stage boundaries again AFTER the read: setStage() may have run meanwhile, and bytes past its
+      // boundary (written by the next stage while we were reading) must not be credited to the previous one.
+      const { stage, limit } = this.stageSpan();
+      let len = Math.min(n, limit - this.readOffset);
+      // A full chunk ends at its last newline when there is one in its second half, so that readers that show
+      // chunks as they come rarely see a line cut in two. Short reads are sent as they are (live progress).
+      if (len === this.opts.maxChunkBytes) {
+        const nl = this.scratch.lastIndexOf(0x0a, len - 1);
+        if (nl >= len / 2) len = nl + 1;
+      }
+      batch.push({ seq: this.nextSeq++, stageOrdinal: stage, offset: this.readOffset, data: Buffer.from(this.scratch.subarray(0, len)) });
+      this.readOffset += len;
+      if (n < want) break; // reached the end of what is written
+    }
+    return batch;
+  }
+
+  /** The stage of the byte at readOffset, and where that stage's bytes end (the next boundary). */
+  private stageSpan(): { stage: number; limit: number } {
+    while (this.boundaries.length > 1 && this.boundaries[1]!.offset <= this.readOffset) this.boundaries.shift();
+    return { stage: this.boundaries[0]!.stage, limit: this.boundaries[1]?.offset ?? Infinity };
+  }
+
+  private async deliver(batch: LogChunk[]): Promise<void> {
+    let delay = this.opts.retryInitialMs;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.opts.onChunks(batch);
+        return;
+      } catch (err) {
+        if (attempt >= this.opts.maxRetries || this.opts.isFatal(err) || this.closed) throw err;
+        await new Promise((r) => setTimeout(r, delay));
+        delay = Math.min(delay * 2, this.opts.retryMaxMs);
+      }
+    }
+  }
+}
+
+function readAt(fd: number, buf: Buffer, length: number, position: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    fs.read(fd, buf, 0, length, position, (err, n) => (err ? reject(err) : resolve(n)));
+  });
+}
