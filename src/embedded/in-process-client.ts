@@ -4,7 +4,7 @@
  * idle werker picks up a new build within a millisecond or two of it being recorded.
  */
 import type { Store } from '../store/store.js';
-import type { ClaimedBuild, Lease, LogChunk, StageRecord, WerkerInfo, WerkerServerClient, BuildResultState, RenewResult } from './protocol.js';
+import type { ClaimedBuild, Lease, LogChunk, StageRecord, WerkerInfo, WerkerServerClient, BuildResultState, RenewResult } from '../werker/protocol.js';
 
 export class InProcessWerkerClient implements WerkerServerClient {
   constructor(

@@ -14,10 +14,12 @@ import { createStore } from '../store/index.js';
 import type { Store } from '../store/store.js';
 import { attemptLogPath } from '../store/log-files.js';
 import { loadOrCreateSecrets, DEFAULTS } from '../config/config.js';
-import { InProcessWerkerClient } from '../werker/in-process-client.js';
+import { InProcessWerkerClient } from './in-process-client.js';
 import { Werker, type RuntimeProvider } from '../werker/werker.js';
 import { createHostRuntime } from '../runtimes/host/index.js';
-import { dockerProvider } from './docker-provider.js';
+import { dockerProvider, type DockerProvider } from './docker-provider.js';
+import type { Runtime } from '../runtimes/runtime.js';
+import { randomUUID } from 'node:crypto';
 import { VERSION } from '../version.js';
 
 export interface UpOptions {
@@ -86,7 +88,7 @@ export async function startUp(opts: UpOptions, log: (msg: string) => void = cons
   for (const r of recovered) log(`recovered build ${r.buildId} (attempt ${r.attempt} was interrupted): ${r.action}`);
 
   let ready = false;
-  const werkerIds: string[] = [];
+  let werker: Werker | undefined;
   const app = await buildApp({
     store,
     version: VERSION,
@@ -96,18 +98,34 @@ export async function startUp(opts: UpOptions, log: (msg: string) => void = cons
     maxAttempts: opts.maxAttempts,
     privateReads: opts.privateReads,
     ready: () => ready,
-    werkers: async () => werkerIds.map((id) => ({ id, name: werker.name, embedded: true, tags: werker.info().tags, runtimes: werker.info().runtimes, slots: werker.info().slots, running: werker.current() })),
+    werkers: async () => (werker ? [{ ...werker.info(), embedded: true, running: werker.current() }] : []),
   });
 
+  // A stable werker id, so containers of a previous run of this data dir are recognized and swept.
+  const werkerId = stableWerkerId(dataDir);
   const runtimes: Record<string, RuntimeProvider> = {};
   if (opts.allowHost) runtimes.host = { runtime: createHostRuntime() };
+  let docker: DockerProvider | undefined;
   if (opts.docker) {
-    const docker = await dockerProvider({ keepContainers: opts.keepContainers, log });
-    if (docker) runtimes.docker = docker;
+    docker = await dockerProvider({
+      werkerId,
+      keepContainers: opts.keepContainers,
+      isRunning: (buildId, attempt) => werker?.isRunning(buildId, attempt) ?? false,
+      log,
+    });
+    runtimes.docker = docker;
   }
-  if (opts.dockerFallbackToHost && !runtimes.docker && runtimes.host) runtimes.docker = runtimes.host;
+  if (opts.dockerFallbackToHost && runtimes.host) {
+    // Explicit operator choice: image: pipelines run on this machine's shell when Docker does not answer.
+    const host = runtimes.host;
+    const dockerHealth = docker?.health;
+    runtimes.docker = docker && dockerHealth
+      ? { runtime: fallbackRuntime(docker.runtime, host.runtime, dockerHealth), health: undefined }
+      : host;
+  }
 
-  const werker = new Werker({
+  const theWerker = new Werker({
+    id: werkerId,
     client: new InProcessWerkerClient(store, opts.leaseMs),
     name: 'embedded',
     tags: opts.tags,
@@ -118,10 +136,11 @@ export async function startUp(opts: UpOptions, log: (msg: string) => void = cons
     spoolPath: (build, attempt) => attemptLogPath(logsDir, build, attempt),
     workDir,
     leaseMs: opts.leaseMs,
+    afterBuild: docker ? () => docker.sweep() : undefined,
     log,
   });
-  werkerIds.push(werker.id);
-  if (opts.pauseWerker) werker.pause(true);
+  werker = theWerker;
+  if (opts.pauseWerker) theWerker.pause(true);
 
   // Leases of builds that lost their runner (a stuck process, a crash in a slot) are recovered while we run too.
   const reaper = setInterval(() => {
@@ -133,7 +152,7 @@ export async function startUp(opts: UpOptions, log: (msg: string) => void = cons
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : opts.port;
   const url = `http://${opts.host === '0.0.0.0' ? '127.0.0.1' : opts.host}:${port}`;
-  await werker.start();
+  await theWerker.start();
   ready = true;
 
   if (!opts.quiet) {
@@ -142,7 +161,7 @@ export async function startUp(opts: UpOptions, log: (msg: string) => void = cons
     log(`  webhook secret: ${secrets.generated.webhookSecret ? 'generated, ' : ''}${secrets.webhookSecret}${process.env.OCELOT_WEBHOOK_SECRET ? ' (from OCELOT_WEBHOOK_SECRET)' : ` (kept in ${path.join(dataDir, 'webhook-secret')})`}`);
     log(`  admin token:    ${process.env.OCELOT_ADMIN_TOKEN ? '(from OCELOT_ADMIN_TOKEN)' : `${secrets.adminToken} (kept in ${path.join(dataDir, 'admin-token')})`}`);
     log(`  CLI: export OCELOT_SERVER=${url} OCELOT_TOKEN=<admin token>`);
-    log(`  werker: ${opts.slots} slot(s), runtimes [${werker.info().runtimes.join(', ')}]${opts.tags.length ? `, tags [${opts.tags.join(', ')}]` : ''}`);
+    log(`  werker: ${opts.slots} slot(s), runtimes [${theWerker.info().runtimes.join(', ')}]${opts.tags.length ? `, tags [${opts.tags.join(', ')}]` : ''}`);
   }
 
   let stopping: Promise<void> | undefined;
@@ -150,9 +169,34 @@ export async function startUp(opts: UpOptions, log: (msg: string) => void = cons
     (stopping ??= (async () => {
       ready = false;
       clearInterval(reaper);
-      await werker.stop(opts.drainMs);
+      await theWerker.stop(opts.drainMs);
       await app.close();
       await store.close();
     })());
-  return { app, store, werker, url, webhookSecret: secrets.webhookSecret, adminToken: secrets.adminToken, stop };
+  return { app, store, werker: theWerker, url, webhookSecret: secrets.webhookSecret, adminToken: secrets.adminToken, stop };
+}
+
+function stableWerkerId(dataDir: string): string {
+  const file = path.join(dataDir, 'werker-id');
+  try {
+    const id = fs.readFileSync(file, 'utf8').trim();
+    if (id) return id;
+  } catch {
+    /* first start */
+  }
+  const id = `embedded-${randomUUID()}`;
+  fs.writeFileSync(file, `${id}\n`);
+  return id;
+}
+
+/** Docker when the engine answers, else the host (only when the operator asked for that fallback). */
+function fallbackRuntime(docker: Runtime, host: Runtime, health: () => Promise<{ ok: boolean }>): Runtime {
+  return {
+    name: 'docker',
+    async prepare(job, output, signal) {
+      if ((await health()).ok) return docker.prepare(job, output, signal);
+      output.write('No Docker engine answers: running on the host, as configured (--docker-fallback-to-host).\n');
+      return host.prepare(job, output, signal);
+    },
+  };
 }

@@ -73,6 +73,10 @@ export class Werker {
     return [...info.tags.map((t) => `tag:${t}`), ...info.runtimes.map((r) => `runtime:${r}`)];
   }
 
+  isRunning(buildId: number, attempt: number): boolean {
+    return this.running.get(buildId)?.lease.attempt === attempt;
+  }
+
   /** Builds running now. */
   current(): number[] {
     return [...this.running.keys()];
