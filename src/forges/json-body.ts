@@ -1,6 +1,5 @@
 import { header, type WebhookHeaders } from './headers.js';
-import type { JsonObject } from './fields.js';
-import { isObject } from './fields.js';
+import { isObject, type JsonObject } from './fields.js';
 import { WebhookError } from './webhook-error.js';
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
