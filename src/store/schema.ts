@@ -24,7 +24,18 @@ export type StageState = 'PENDING' | 'RUNNING' | 'PASSED' | 'FAILED' | 'SKIPPED'
 /** System stages come before the user's; every failure point has a row. */
 export type StageKind = 'system' | 'user';
 
-export type AttemptState = 'RUNNING' | 'PASSED' | 'FAILED' | 'CANCELLED' | 'LOST' | 'HANDED_BACK' | 'FAILED_PRESTART';
+/**
+ * SKIPPED: the werker planned the build after cloning and nothing was to run (e.g. [skip ci] seen only then).
+ */
+export type AttemptState =
+  | 'RUNNING'
+  | 'PASSED'
+  | 'FAILED'
+  | 'CANCELLED'
+  | 'LOST'
+  | 'HANDED_BACK'
+  | 'FAILED_PRESTART'
+  | 'SKIPPED';
 
 export interface BuildsTable {
   id: Generated<number>;
@@ -61,10 +72,17 @@ export interface BuildsTable {
   finished_at: Millis | null;
 }
 
+/**
+ * One row per claim. A hand-back gives its attempt number back (hand-backs do not eat the retry budget), so
+ * (build_id, attempt) is not unique: the next claim reuses the number. `id` orders the claims and the lease
+ * token identifies the claim a fenced write belongs to.
+ */
 export interface AttemptsTable {
+  id: Generated<number>;
   build_id: number;
   attempt: number;
   werker_id: string;
+  lease_token: string;
   state: AttemptState;
   reason: string | null;
   claimed_at: Millis;

@@ -84,7 +84,10 @@ export interface NewBuildOptions {
   /** Initial state: QUEUED normally; SKIPPED (with reason) for [skip ci] and the like. */
   state?: 'QUEUED' | 'SKIPPED';
   reason?: string;
+  /** How many times the build may lose its werker before it fails (default 2). Hand-backs do not count. */
   maxAttempts?: number;
+  /** Pipeline file name shown with the build (default `ocelot.yml`). */
+  pipeline?: string;
 }
 
 export interface DeliveryAnswer {
@@ -132,9 +135,9 @@ export interface Store {
   requestCancel(buildId: number, reason: string): Promise<BuildRow | null>;
   /**
    * Recover builds whose lease expired: record the attempt LOST with the reason, then re-queue (attempt budget
-   * left) or fail the build. Returns what was done, for logs and metrics.
+   * left) or fail the build; a build whose cancel was requested ends CANCELLED instead. Returns what was done, for logs and metrics.
    */
-  expireLeases(now?: number): Promise<Array<{ buildId: number; attempt: number; action: 'requeued' | 'failed' }>>;
+  expireLeases(now?: number): Promise<Array<{ buildId: number; attempt: number; action: 'requeued' | 'failed' | 'cancelled' }>>;
 
   // --- werker side (fenced by lease) -------------------------------------------------------------------------
   registerWerker(werker: WerkerInfo): Promise<void>;
@@ -163,4 +166,6 @@ export interface StoreConfig {
    * file, so a log is written once. See log-files.ts.
    */
   logsDir?: string;
+  /** Run migrations while opening (default true). They are idempotent and safe to run from several replicas. */
+  migrate?: boolean;
 }

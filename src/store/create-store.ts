@@ -1,0 +1,59 @@
+/**
+ * `createStore(config)`: open the database named by the URL, bring its schema up to date, and assemble the
+ * Store from the aggregate modules. This file only wires; the behaviour lives in builds, deliveries, queue,
+ * stages, logs and werkers.
+ */
+import type { Store, StoreConfig } from './store.js';
+import { openDialect } from './dialect.js';
+import { migrateToLatest } from './migrations.js';
+import { commitsByPrefix, createBuild, findRepo, getBuild, listBuilds } from './builds.js';
+import { recordDelivery } from './deliveries.js';
+import { claimNext, expireLeases, finish, getAttempts, handBack, renew, requestCancel } from './queue.js';
+import { getStages, putStages, updateStage } from './stages.js';
+import { appendLogs, discardLogFile, readLogs } from './logs.js';
+import { registerWerker } from './werkers.js';
+
+export async function createStore(config: StoreConfig): Promise<Store> {
+  const d = await openDialect(config.url);
+  const { db } = d;
+  const logsDir = config.logsDir;
+  try {
+    if (config.migrate !== false) await migrateToLatest(db, d.kind);
+  } catch (err) {
+    await d.close();
+    throw err;
+  }
+
+  let closed: Promise<void> | null = null;
+  return {
+    migrate: () => migrateToLatest(db, d.kind),
+    close: () => (closed ??= d.close()),
+
+    recordDelivery: (forge, deliveryId, builds, ignoredReason) => recordDelivery(d, forge, deliveryId, builds, ignoredReason),
+    createBuild: (event, options) => createBuild(d, event, options),
+    findRepo: (acctRepo) => findRepo(db, acctRepo),
+
+    getBuild: (id) => getBuild(db, id),
+    listBuilds: (filter) => listBuilds(db, filter),
+    commitsByPrefix: (prefix, limit) => commitsByPrefix(db, prefix, limit),
+    getStages: (buildId, attempt) => getStages(db, buildId, attempt),
+    getAttempts: (buildId) => getAttempts(db, buildId),
+    readLogs: (buildId, attempt, fromSeq, limit) => readLogs(db, d.toBytes, logsDir, buildId, attempt, fromSeq, limit),
+
+    requestCancel: (buildId, reason) => requestCancel(d, buildId, reason),
+    expireLeases: (now) => expireLeases(d, now),
+
+    registerWerker: (werker) => registerWerker(d, werker),
+    claimNext: (werker, leaseMs) => claimNext(d, werker, leaseMs),
+    renew: (lease, leaseMs) => renew(d, lease, leaseMs),
+    handBack: (lease, requires, reason) =>
+      handBack(d, lease, requires, reason, (buildId, attempt) => discardLogFile(logsDir, buildId, attempt)),
+    putStages: (lease, stages) => putStages(d, lease, stages),
+    updateStage: (lease, stage) => updateStage(d, lease, stage),
+    appendLogs: (lease, chunks) => appendLogs(d, logsDir, lease, chunks),
+    finish: (lease, state, reason) => finish(d, lease, state, reason),
+
+    onQueued: (listener) => d.onQueued(listener),
+    onBuildActivity: (buildId, listener) => d.onBuildActivity(buildId, listener),
+  };
+}

@@ -1,0 +1,632 @@
+/**
+ * The store's behaviour, written once and run against every dialect (store.sqlite.test.ts, store.pg.test.ts).
+ * Real databases only: the point is that the same queries behave the same on both.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync, statSync, existsSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { BuildEvent } from '../events/model.js';
+import { LeaseLostError, type ClaimedBuild, type LogChunk, type WerkerInfo } from '../werker/protocol.js';
+import { createStore } from './create-store.js';
+import { attemptLogPath } from './log-files.js';
+import type { Store, StoreConfig } from './store.js';
+
+export interface Harness {
+  name: string;
+  setup(): Promise<void>;
+  teardown(): Promise<void>;
+  /** URL of an empty database (migrated or not) for one test. */
+  freshUrl(): Promise<string>;
+}
+
+let counter = 0;
+export function event(over: Partial<BuildEvent> = {}): BuildEvent {
+  return {
+    forge: 'github',
+    kind: 'push',
+    account: 'acme',
+    repo: 'app',
+    cloneUrl: 'https://git.example/acme/app.git',
+    commit: randomBytes(20).toString('hex'),
+    branch: 'main',
+    commitMessages: [`change ${++counter}`],
+    changedFiles: ['src/a.ts'],
+    sender: 'alice',
+    ...over,
+  };
+}
+
+export function werker(id: string, tags: string[] = [], runtimes: string[] = ['host']): WerkerInfo {
+  return { id, name: `${id}-name`, tags, runtimes, slots: 1, version: 'test' };
+}
+
+const enc = (s: string) => new TextEncoder().encode(s);
+const dec = (chunks: Array<{ data: Uint8Array }>) => chunks.map((c) => new TextDecoder().decode(c.data)).join('');
+
+/** Chunks of `parts` with consecutive seqs and offsets. */
+function chunksOf(parts: string[], startSeq = 0, startOffset = 0): LogChunk[] {
+  let offset = startOffset;
+  return parts.map((p, i) => {
+    const data = enc(p);
+    const c = { seq: startSeq + i, stageOrdinal: 0, offset, data };
+    offset += data.byteLength;
+    return c;
+  });
+}
+
+function waitFor(register: (wake: () => void) => () => void, ms = 3000): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      off();
+      reject(new Error(`no wake-up within ${ms} ms`));
+    }, ms);
+    const off = register(() => {
+      clearTimeout(timer);
+      off();
+      resolve();
+    });
+  });
+}
+
+export function storeSuite(h: Harness): void {
+  describe(`store on ${h.name}`, () => {
+    let url: string;
+    let opened: Store[] = [];
+    let tmp: string;
+
+    const open = async (extra: Partial<StoreConfig> = {}): Promise<Store> => {
+      const s = await createStore({ url, ...extra });
+      opened.push(s);
+      return s;
+    };
+
+    beforeAll(() => h.setup());
+    afterAll(() => h.teardown());
+    beforeEach(async () => {
+      url = await h.freshUrl();
+      tmp = mkdtempSync(path.join(os.tmpdir(), 'ocelot-store-'));
+    });
+    afterEach(async () => {
+      await Promise.all(opened.map((s) => s.close()));
+      opened = [];
+      rmSync(tmp, { recursive: true, force: true });
+    });
+
+    /** Create a build and claim it with a fresh werker. */
+    async function runningBuild(s: Store, leaseMs = 60_000, ev: Partial<BuildEvent> = {}) {
+      const b = await s.createBuild(event(ev));
+      const w = werker(`w-${b.id}-${Math.random().toString(36).slice(2, 6)}`);
+      await s.registerWerker(w);
+      const c = await s.claimNext(w, leaseMs);
+      expect(c?.buildId).toBe(b.id);
+      return { build: b, claim: c as ClaimedBuild, werker: w };
+    }
+
+    it('migrations are idempotent and a second instance opens the migrated database', async () => {
+      const s = await open();
+      await s.migrate();
+      await s.migrate();
+      const again = await open();
+      await again.migrate();
+      const b = await again.createBuild(event());
+      expect((await s.getBuild(b.id))?.state).toBe('QUEUED');
+    });
+
+    it('creates builds with every field mapped and remembers the repository', async () => {
+      const s = await open();
+      const ev = event({
+        kind: 'pull_request',
+        pr: { number: 7, title: 't', sourceBranch: 'feat', targetBranch: 'main', sourceRepo: 'acme/app', fromFork: false, action: 'opened' },
+        branch: 'feat',
+        keepContainer: true,
+      });
+      const b = await s.createBuild(ev, { pipeline: 'ocelot.yml', maxAttempts: 3 });
+      expect(b).toMatchObject({
+        forge: 'github',
+        account: 'acme',
+        repo: 'app',
+        commit: ev.commit,
+        branch: 'feat',
+        prNumber: 7,
+        sourceBranch: 'feat',
+        targetBranch: 'main',
+        eventKind: 'pull_request',
+        triggeredBy: 'alice',
+        state: 'QUEUED',
+        attempt: 0,
+        maxAttempts: 3,
+        requires: [],
+        werkerId: null,
+        cancelRequested: false,
+        keepContainer: true,
+        startedAt: null,
+        finishedAt: null,
+        queueWaitMs: null,
+      });
+      expect(typeof b.queuedAt).toBe('number');
+      expect(b.event).toEqual(ev);
+      expect(await s.findRepo('acme/app')).toEqual({ forge: 'github', account: 'acme', repo: 'app', cloneUrl: ev.cloneUrl });
+      expect(await s.findRepo('acme/nope')).toBeNull();
+      expect(await s.findRepo('garbage')).toBeNull();
+
+      const skipped = await s.createBuild(event(), { state: 'SKIPPED', reason: '[skip ci] in the commit message' });
+      expect(skipped.state).toBe('SKIPPED');
+      expect(skipped.reason).toBe('[skip ci] in the commit message');
+      expect(skipped.finishedAt).toBe(skipped.queuedAt);
+      expect(await s.getBuild(99999)).toBeNull();
+    });
+
+    it('records a delivery once and replays the first answer on redelivery', async () => {
+      const s = await open();
+      const first = await s.recordDelivery('github', 'd-1', [{ event: event() }, { event: event({ repo: 'other', cloneUrl: 'https://x/o.git' }) }]);
+      expect(first.duplicate).toBe(false);
+      expect(first.answer.outcome).toBe('build');
+      expect(first.answer.buildIds).toHaveLength(2);
+      const again = await s.recordDelivery('github', 'd-1', [{ event: event() }]);
+      expect(again).toEqual({ duplicate: true, answer: first.answer });
+      expect(await s.listBuilds({ limit: 100 })).toHaveLength(2);
+      expect((await s.findRepo('acme/other'))?.cloneUrl).toBe('https://x/o.git');
+
+      // Same id on another forge is another delivery.
+      const other = await s.recordDelivery('bitbucket', 'd-1', [], 'branch deleted');
+      expect(other).toEqual({ duplicate: false, answer: { outcome: 'ignore', reason: 'branch deleted' } });
+      expect((await s.recordDelivery('bitbucket', 'd-1', [])).answer.reason).toBe('branch deleted');
+
+      // Without a delivery id nothing can be deduplicated.
+      await s.recordDelivery('github', undefined, [{ event: event() }]);
+      await s.recordDelivery('github', undefined, [{ event: event() }]);
+      expect(await s.listBuilds({ limit: 100 })).toHaveLength(4);
+
+      const b = (await s.getBuild(first.answer.buildIds![0]!))!;
+      expect(b.state).toBe('QUEUED');
+    });
+
+    it('concurrent redeliveries of one delivery create its builds once', async () => {
+      const s = await open();
+      const s2 = await open();
+      const results = await Promise.all(
+        Array.from({ length: 8 }, (_, i) => (i % 2 ? s : s2).recordDelivery('github', 'same', [{ event: event() }])),
+      );
+      expect(results.filter((r) => !r.duplicate)).toHaveLength(1);
+      const ids = new Set(results.map((r) => r.answer.buildIds![0]));
+      expect(ids.size).toBe(1);
+      expect(await s.listBuilds({ limit: 100 })).toHaveLength(1);
+    });
+
+    it('claims the oldest build first and records the claim', async () => {
+      const s = await open();
+      const a = await s.createBuild(event());
+      const b = await s.createBuild(event());
+      const w = werker('w1');
+      await s.registerWerker(w);
+      const c1 = (await s.claimNext(w, 30_000))!;
+      expect(c1.buildId).toBe(a.id);
+      expect(c1.lease).toMatchObject({ buildId: a.id, attempt: 1 });
+      expect(c1.lease.token).toMatch(/\S{16,}/);
+      expect(c1.leaseExpiresAt).toBeGreaterThan(Date.now() + 20_000);
+      expect(c1.event.commit).toBe(a.commit);
+      expect(c1.previousSuccessfulCommit).toBeNull();
+      const c2 = (await s.claimNext(w, 30_000))!;
+      expect(c2.buildId).toBe(b.id);
+      expect(c2.lease.token).not.toBe(c1.lease.token);
+      expect(await s.claimNext(w, 30_000)).toBeNull();
+
+      const row = (await s.getBuild(a.id))!;
+      expect(row).toMatchObject({ state: 'RUNNING', attempt: 1, werkerId: 'w1' });
+      expect(row.startedAt).not.toBeNull();
+      expect(row.queueWaitMs).toBe(row.startedAt! - row.queuedAt);
+      expect(await s.getAttempts(a.id)).toEqual([
+        { buildId: a.id, attempt: 1, werkerId: 'w1', state: 'RUNNING', reason: null, claimedAt: row.startedAt, finishedAt: null },
+      ]);
+    });
+
+    it('routes by labels: a build that needs a tag or runtime waits for a werker that has it', async () => {
+      const s = await open();
+      const plain = werker('plain');
+      const mac = werker('mac', ['mac']);
+      const docker = werker('docker', [], ['host', 'docker']);
+      const needsMac = await s.createBuild(event());
+      const needsDocker = await s.createBuild(event());
+      const any = await s.createBuild(event());
+
+      // The requirement is learned by planning: the first werker hands it back with what it needs.
+      const first = (await s.claimNext(plain, 30_000))!;
+      await s.handBack(first.lease, ['tag:mac'], 'needs machineTag mac');
+      const second = (await s.claimNext(plain, 30_000))!;
+      expect(second.buildId).toBe(needsDocker.id);
+      await s.handBack(second.lease, ['runtime:docker'], 'needs docker');
+
+      expect((await s.claimNext(plain, 30_000))!.buildId).toBe(any.id);
+      expect(await s.claimNext(plain, 30_000)).toBeNull();
+      const d = (await s.claimNext(docker, 30_000))!;
+      expect(d.buildId).toBe(needsDocker.id);
+      expect(d.requires).toEqual(['runtime:docker']);
+      const m = (await s.claimNext(mac, 30_000))!;
+      expect(m.buildId).toBe(needsMac.id);
+      expect(m.requires).toEqual(['tag:mac']);
+    });
+
+    it('never hands one build to two werkers under concurrent claims', async () => {
+      const a = await open();
+      const b = await open();
+      const n = 24;
+      for (let i = 0; i < n; i++) await a.createBuild(event());
+      const claims = await Promise.all(
+        Array.from({ length: 40 }, (_, i) => (i % 2 ? a : b).claimNext(werker(`c${i}`), 30_000)),
+      );
+      const got = claims.filter((c): c is ClaimedBuild => c !== null);
+      const ids = got.map((c) => c.buildId);
+      expect(new Set(ids).size).toBe(ids.length);
+      expect(ids.length).toBe(n);
+      for (const c of got) expect((await a.getAttempts(c.buildId)).length).toBe(1);
+    });
+
+    it('gives the previous successful commit of the same branch', async () => {
+      const s = await open();
+      const ok = await runningBuild(s);
+      await s.finish(ok.claim.lease, 'PASSED', null);
+      const bad = await runningBuild(s);
+      await s.finish(bad.claim.lease, 'FAILED', 'stage test failed');
+      await s.createBuild(event({ branch: 'other' }));
+      const other = (await s.claimNext(werker('x'), 30_000))!;
+      expect(other.previousSuccessfulCommit).toBeNull();
+      const next = await runningBuild(s);
+      expect(next.claim.previousSuccessfulCommit).toBe(ok.build.commit);
+    });
+
+    it('fences writes: a requeued or expired lease cannot write', async () => {
+      const s = await open();
+      const { build, claim } = await runningBuild(s, 50);
+      await s.putStages(claim.lease, [{ ordinal: 0, name: 'clone', kind: 'system', state: 'RUNNING' }]);
+      const expired = await s.expireLeases(Date.now() + 1000);
+      expect(expired).toEqual([{ buildId: build.id, attempt: 1, action: 'requeued' }]);
+
+      const lease = claim.lease;
+      await expect(s.renew(lease, 1000)).rejects.toBeInstanceOf(LeaseLostError);
+      await expect(s.putStages(lease, [])).rejects.toBeInstanceOf(LeaseLostError);
+      await expect(s.updateStage(lease, { ordinal: 0, name: 'clone', kind: 'system', state: 'PASSED' })).rejects.toBeInstanceOf(LeaseLostError);
+      await expect(s.appendLogs(lease, chunksOf(['late']))).rejects.toBeInstanceOf(LeaseLostError);
+      await expect(s.finish(lease, 'PASSED', null)).rejects.toBeInstanceOf(LeaseLostError);
+      await expect(s.handBack(lease, [], 'x')).rejects.toBeInstanceOf(LeaseLostError);
+
+      const again = (await s.claimNext(werker('w2'), 60_000))!;
+      expect(again.lease.attempt).toBe(2);
+      // The old lease stays dead even though the build is RUNNING again.
+      await expect(s.renew(lease, 1000)).rejects.toBeInstanceOf(LeaseLostError);
+      await expect(s.appendLogs({ ...again.lease, token: 'forged' }, chunksOf(['x']))).rejects.toBeInstanceOf(LeaseLostError);
+      await s.renew(again.lease, 60_000);
+      await s.finish(again.lease, 'PASSED', null);
+      await expect(s.renew(again.lease, 1000)).rejects.toBeInstanceOf(LeaseLostError);
+      expect((await s.readLogs(build.id, 1, 0)).length).toBe(0);
+
+      // Expired but not yet swept: refused all the same.
+      const short = await runningBuild(s, 1);
+      await new Promise((r) => setTimeout(r, 10));
+      await expect(s.renew(short.claim.lease, 60_000)).rejects.toThrow(/expired/);
+    });
+
+    it('renew extends the lease and reports a cancel request', async () => {
+      const s = await open();
+      const { build, claim } = await runningBuild(s, 1000);
+      const r1 = await s.renew(claim.lease, 60_000);
+      expect(r1.cancelRequested).toBe(false);
+      expect(r1.leaseExpiresAt).toBeGreaterThan(Date.now() + 50_000);
+      expect(await s.expireLeases(Date.now() + 5000)).toEqual([]);
+
+      const after = await s.requestCancel(build.id, 'killed by bob');
+      expect(after).toMatchObject({ state: 'RUNNING', cancelRequested: true });
+      expect((await s.renew(claim.lease, 60_000)).cancelRequested).toBe(true);
+      await s.finish(claim.lease, 'CANCELLED', null);
+      const done = (await s.getBuild(build.id))!;
+      expect(done).toMatchObject({ state: 'CANCELLED', reason: 'killed by bob' });
+      expect(done.finishedAt).not.toBeNull();
+      expect((await s.getAttempts(build.id))[0]!.state).toBe('CANCELLED');
+    });
+
+    it('hand-back re-queues without spending the attempt budget', async () => {
+      const s = await open({ logsDir: path.join(tmp, 'logs') });
+      const b = await s.createBuild(event());
+      const w = werker('hb');
+      const c = (await s.claimNext(w, 30_000))!;
+      await s.putStages(c.lease, [{ ordinal: 0, name: 'clone', kind: 'system', state: 'PASSED' }]);
+      await s.appendLogs(c.lease, chunksOf(['cloning\n']));
+      await s.handBack(c.lease, ['tag:gpu'], 'werker hb has no tag gpu');
+
+      const row = (await s.getBuild(b.id))!;
+      expect(row).toMatchObject({ state: 'QUEUED', attempt: 0, requires: ['tag:gpu'], werkerId: null, startedAt: null });
+      expect(await s.getAttempts(b.id)).toMatchObject([{ attempt: 1, state: 'HANDED_BACK', reason: 'werker hb has no tag gpu' }]);
+      expect(await s.readLogs(b.id, 1, 0)).toEqual([]);
+      expect(await s.getStages(b.id, 1)).toEqual([]);
+
+      const gpu = werker('gpu', ['gpu']);
+      await s.registerWerker(gpu);
+      const c2 = (await s.claimNext(gpu, 50))!;
+      expect(c2.lease.attempt).toBe(1);
+      await s.appendLogs(c2.lease, chunksOf(['fresh\n']));
+      expect(dec(await s.readLogs(b.id, 1, 0))).toBe('fresh\n');
+      // Losing the werker now is attempt 1 of 2: there is still a retry.
+      expect(await s.expireLeases(Date.now() + 1000)).toEqual([{ buildId: b.id, attempt: 1, action: 'requeued' }]);
+      expect((await s.getAttempts(b.id)).map((a) => a.state)).toEqual(['HANDED_BACK', 'LOST']);
+    });
+
+    it('hand-back keeps started_at set by an earlier attempt, and a cancelled build is not re-queued', async () => {
+      const s = await open();
+      const { build, claim } = await runningBuild(s, 50);
+      const firstStart = (await s.getBuild(build.id))!.startedAt;
+      await s.expireLeases(Date.now() + 1000);
+      const c2 = (await s.claimNext(werker('two'), 60_000))!;
+      await s.handBack(c2.lease, ['tag:x'], 'no x');
+      const row = (await s.getBuild(build.id))!;
+      expect(row).toMatchObject({ state: 'QUEUED', attempt: 1, startedAt: firstStart });
+      expect(claim.lease.attempt).toBe(1);
+
+      const other = await runningBuild(s);
+      await s.requestCancel(other.build.id, 'stop it');
+      await s.handBack(other.claim.lease, [], 'draining');
+      expect(await s.getBuild(other.build.id)).toMatchObject({ state: 'CANCELLED', reason: 'stop it' });
+    });
+
+    it('expired leases re-queue, then fail the build after max attempts with the reason', async () => {
+      const s = await open();
+      const b = await s.createBuild(event());
+      const w1 = werker('w1');
+      await s.registerWerker(w1);
+      const c1 = (await s.claimNext(w1, 50))!;
+      await s.putStages(c1.lease, [
+        { ordinal: 0, name: 'clone', kind: 'system', state: 'PASSED', startedAt: 1, finishedAt: 2 },
+        { ordinal: 1, name: 'test', kind: 'user', state: 'RUNNING', startedAt: 3 },
+        { ordinal: 2, name: 'deploy', kind: 'user', state: 'PENDING' },
+      ]);
+      const t1 = Date.now() + 1000;
+      expect(await s.expireLeases(t1)).toEqual([{ buildId: b.id, attempt: 1, action: 'requeued' }]);
+      const afterFirst = (await s.getBuild(b.id))!;
+      expect(afterFirst).toMatchObject({ state: 'QUEUED', attempt: 1, werkerId: null });
+      const stages = await s.getStages(b.id, 1);
+      expect(stages.map((x) => [x.name, x.state, x.reason])).toEqual([
+        ['clone', 'PASSED', null],
+        ['test', 'FAILED', 'werker lost'],
+        ['deploy', 'PENDING', null],
+      ]);
+      const [lost1] = await s.getAttempts(b.id);
+      expect(lost1!.state).toBe('LOST');
+      expect(lost1!.reason).toMatch(/^werker w1-name stopped renewing its lease at \d{4}-\d\d-\d\dT/);
+
+      const c2 = (await s.claimNext(werker('w2'), 50))!;
+      expect(c2.lease.attempt).toBe(2);
+      expect((await s.getBuild(b.id))!.startedAt).toBe(afterFirst.startedAt);
+      expect(await s.expireLeases(Date.now() + 1000)).toEqual([{ buildId: b.id, attempt: 2, action: 'failed' }]);
+      const failed = (await s.getBuild(b.id))!;
+      expect(failed.state).toBe('FAILED');
+      expect(failed.reason).toMatch(/^lost its werker 2 times: werker w2 stopped renewing its lease at /);
+      expect(failed.finishedAt).not.toBeNull();
+      expect((await s.getAttempts(b.id)).map((a) => [a.attempt, a.state])).toEqual([
+        [1, 'LOST'],
+        [2, 'LOST'],
+      ]);
+      expect(await s.expireLeases(Date.now() + 10_000)).toEqual([]);
+    });
+
+    it('an expired build whose cancel was requested ends CANCELLED', async () => {
+      const s = await open();
+      const { build } = await runningBuild(s, 50);
+      await s.requestCancel(build.id, 'kill');
+      expect(await s.expireLeases(Date.now() + 1000)).toEqual([{ buildId: build.id, attempt: 1, action: 'cancelled' }]);
+      expect(await s.getBuild(build.id)).toMatchObject({ state: 'CANCELLED', reason: 'kill' });
+    });
+
+    it('cancel: queued ends now, running is flagged, final is unchanged', async () => {
+      const s = await open();
+      const q = await s.createBuild(event());
+      const c = await s.requestCancel(q.id, 'not wanted');
+      expect(c).toMatchObject({ state: 'CANCELLED', reason: 'not wanted' });
+      expect(c!.finishedAt).not.toBeNull();
+      expect(await s.claimNext(werker('w'), 1000)).toBeNull();
+
+      const { build, claim } = await runningBuild(s);
+      await s.finish(claim.lease, 'PASSED', null);
+      const final = await s.requestCancel(build.id, 'too late');
+      expect(final).toMatchObject({ state: 'PASSED', reason: null, cancelRequested: false });
+      expect(await s.requestCancel(424242, 'x')).toBeNull();
+    });
+
+    it('finish accepts every final state a werker can reach, including SKIPPED and FAILED_PRESTART', async () => {
+      const s = await open();
+      for (const state of ['PASSED', 'FAILED', 'SKIPPED', 'FAILED_PRESTART'] as const) {
+        const { build, claim } = await runningBuild(s);
+        await s.finish(claim.lease, state, state === 'PASSED' ? null : `because ${state}`);
+        const row = (await s.getBuild(build.id))!;
+        expect(row.state).toBe(state);
+        expect(row.finishedAt).not.toBeNull();
+        expect((await s.getAttempts(build.id))[0]).toMatchObject({ state, reason: state === 'PASSED' ? null : `because ${state}` });
+        await expect(s.finish(claim.lease, 'PASSED', null)).rejects.toBeInstanceOf(LeaseLostError);
+      }
+    });
+
+    it('stages: put replaces the attempt, update upserts one, reads are ordered with durations', async () => {
+      const s = await open();
+      const { build, claim } = await runningBuild(s);
+      await s.putStages(claim.lease, [
+        { ordinal: 1, name: 'build', kind: 'user', state: 'PENDING' },
+        { ordinal: 0, name: 'clone', kind: 'system', state: 'RUNNING', startedAt: 1000 },
+        { ordinal: 2, name: 'old', kind: 'user', state: 'PENDING' },
+      ]);
+      await s.putStages(claim.lease, [
+        { ordinal: 0, name: 'clone', kind: 'system', state: 'RUNNING', startedAt: 1000 },
+        { ordinal: 1, name: 'build', kind: 'user', state: 'PENDING' },
+      ]);
+      await s.updateStage(claim.lease, { ordinal: 0, name: 'clone', kind: 'system', state: 'PASSED', startedAt: 1000, finishedAt: 1250, exitCode: 0 });
+      await s.updateStage(claim.lease, {
+        ordinal: 1,
+        name: 'build',
+        kind: 'user',
+        state: 'FAILED',
+        startedAt: 2000,
+        finishedAt: 2600,
+        exitCode: 2,
+        reason: 'exit code 2',
+        messages: ['make: *** [all] Error 2'],
+      });
+      await s.updateStage(claim.lease, { ordinal: 5, name: 'extra', kind: 'user', state: 'SKIPPED', reason: 'trigger did not match' });
+      const stages = await s.getStages(build.id);
+      expect(stages).toEqual([
+        { buildId: build.id, attempt: 1, ordinal: 0, name: 'clone', kind: 'system', state: 'PASSED', exitCode: 0, startedAt: 1000, finishedAt: 1250, durationMs: 250, reason: null, messages: [] },
+        { buildId: build.id, attempt: 1, ordinal: 1, name: 'build', kind: 'user', state: 'FAILED', exitCode: 2, startedAt: 2000, finishedAt: 2600, durationMs: 600, reason: 'exit code 2', messages: ['make: *** [all] Error 2'] },
+        { buildId: build.id, attempt: 1, ordinal: 5, name: 'extra', kind: 'user', state: 'SKIPPED', exitCode: null, startedAt: null, finishedAt: null, durationMs: null, reason: 'trigger did not match', messages: [] },
+      ]);
+      expect(await s.getStages(build.id, 2)).toEqual([]);
+      expect(await s.getStages(31337)).toEqual([]);
+    });
+
+    it('logs: idempotent on seq, read in order, stop at a gap', async () => {
+      const s = await open();
+      const { build, claim } = await runningBuild(s);
+      const all = chunksOf(['one\n', 'two\n', 'three\n', 'four\n', 'five\n']);
+      await s.appendLogs(claim.lease, [all[0]!, all[1]!]);
+      await s.appendLogs(claim.lease, [all[1]!, all[0]!]); // resent
+      await s.appendLogs(claim.lease, [all[3]!]); // ahead of a gap
+      expect(dec(await s.readLogs(build.id, 1, 0))).toBe('one\ntwo\n');
+      expect(await s.readLogs(build.id, 1, 2)).toEqual([]);
+      await s.appendLogs(claim.lease, [all[2]!, all[4]!, all[2]!]);
+      const read = await s.readLogs(build.id, 1, 0);
+      expect(read.map((c) => c.seq)).toEqual([0, 1, 2, 3, 4]);
+      expect(dec(read)).toBe('one\ntwo\nthree\nfour\nfive\n');
+      expect(read[2]).toMatchObject({ seq: 2, stageOrdinal: 0, offset: 8 });
+      expect(dec(await s.readLogs(build.id, 1, 3))).toBe('four\nfive\n');
+      expect((await s.readLogs(build.id, 1, 1, 2)).map((c) => c.seq)).toEqual([1, 2]);
+      // Resending with different bytes does not rewrite history.
+      await s.appendLogs(claim.lease, [{ ...all[0]!, data: enc('XXX\n') }]);
+      expect(dec(await s.readLogs(build.id, 1, 0, 1))).toBe('one\n');
+
+      // Binary-safe, and many chunks in one call.
+      const bytes = new Uint8Array(256).map((_, i) => i);
+      const many: LogChunk[] = Array.from({ length: 450 }, (_, i) => ({ seq: 5 + i, stageOrdinal: 1, offset: 1000 + i * 256, data: bytes }));
+      await s.appendLogs(claim.lease, many);
+      const back = await s.readLogs(build.id, 1, 5, 1000);
+      expect(back).toHaveLength(450);
+      expect(Array.from(back[449]!.data)).toEqual(Array.from(bytes));
+    });
+
+    it('logs in file-backed mode: bytes live in the attempt file, spooled bytes are not written twice', async () => {
+      const logsDir = path.join(tmp, 'logs');
+      const s = await open({ logsDir });
+      const { build, claim } = await runningBuild(s);
+      const file = attemptLogPath(logsDir, build.id, 1);
+
+      // The in-process werker has already spooled the first two chunks into the file.
+      mkdirSync(path.dirname(file), { recursive: true });
+      writeFileSync(file, 'alpha\nbeta\n');
+      const before = statSync(file).mtimeMs;
+      await s.appendLogs(claim.lease, chunksOf(['alpha\n', 'beta\n']));
+      expect(readFileSync(file, 'utf8')).toBe('alpha\nbeta\n');
+      expect(statSync(file).mtimeMs).toBe(before);
+
+      // A remote-style chunk arrives with bytes the file does not hold yet: the store writes them.
+      await s.appendLogs(claim.lease, chunksOf(['gamma\n'], 2, 11));
+      expect(readFileSync(file, 'utf8')).toBe('alpha\nbeta\ngamma\n');
+      const read = await s.readLogs(build.id, 1, 0);
+      expect(read.map((c) => c.seq)).toEqual([0, 1, 2]);
+      expect(dec(read)).toBe('alpha\nbeta\ngamma\n');
+      expect(dec(await s.readLogs(build.id, 1, 1))).toBe('beta\ngamma\n');
+      await s.appendLogs(claim.lease, chunksOf(['gamma\n'], 2, 11));
+      expect(readFileSync(file, 'utf8')).toBe('alpha\nbeta\ngamma\n');
+
+      // A reader of another instance (the file is the source) sees the same.
+      const reader = await open({ logsDir });
+      expect(dec(await reader.readLogs(build.id, 1, 0))).toBe('alpha\nbeta\ngamma\n');
+      expect(existsSync(file)).toBe(true);
+    });
+
+    it('lists builds by glob, account and hash prefix, newest first', async () => {
+      const s = await open();
+      const mk = (account: string, repo: string, commit?: string) =>
+        s.createBuild(event({ account, repo, cloneUrl: `https://x/${account}/${repo}.git`, ...(commit ? { commit } : {}) }));
+      const orchestra = await mk('acme', 'orchestra', 'abc1230000000000000000000000000000000000');
+      const orchid = await mk('acme', 'orchid', 'abc4560000000000000000000000000000000000');
+      await mk('acme', 'Orchard');
+      await mk('acme', 'app');
+      await mk('acme', 'or_x');
+      await mk('acme', 'orzx');
+      await mk('other', 'orchestra');
+      const again = await mk('acme', 'orchestra', 'abc1230000000000000000000000000000000000');
+
+      const names = (rows: Array<{ account: string; repo: string }>) => rows.map((r) => `${r.account}/${r.repo}`);
+      expect(names(await s.listBuilds({ acctRepoGlob: 'acme/orch*' }))).toEqual(['acme/orchestra', 'acme/orchid', 'acme/orchestra']);
+      expect(names(await s.listBuilds({ acctRepoGlob: 'acme/or_*' }))).toEqual(['acme/or_x']);
+      expect(names(await s.listBuilds({ acctRepoGlob: '*/orchestra' }))).toEqual(['acme/orchestra', 'other/orchestra', 'acme/orchestra']);
+      expect(names(await s.listBuilds({ acctRepoGlob: 'acme/orchid' }))).toEqual(['acme/orchid']);
+      expect(await s.listBuilds({ acctRepoGlob: 'acme/%' })).toEqual([]);
+      expect((await s.listBuilds({ account: 'acme' })).length).toBe(7);
+      expect((await s.listBuilds({ account: 'acme', limit: 2 })).map((b) => b.id)).toEqual([again.id, again.id - 2]);
+      expect((await s.listBuilds({})).length).toBe(8);
+      expect((await s.listBuilds({ hashPrefix: 'ABC' })).map((b) => b.id)).toEqual([again.id, orchid.id, orchestra.id]);
+      expect((await s.listBuilds({ hashPrefix: 'abc4' })).map((b) => b.id)).toEqual([orchid.id]);
+      expect(await s.listBuilds({ hashPrefix: 'a%' })).toEqual([]);
+
+      expect(await s.commitsByPrefix('abc')).toEqual([
+        { commit: 'abc1230000000000000000000000000000000000', account: 'acme', repo: 'orchestra', forge: 'github' },
+        { commit: 'abc4560000000000000000000000000000000000', account: 'acme', repo: 'orchid', forge: 'github' },
+      ]);
+      expect(await s.commitsByPrefix('abc', 1)).toHaveLength(1);
+      expect(await s.commitsByPrefix('zz')).toEqual([]);
+    });
+
+    it('wake-ups: queued and build activity fire after commit, and unsubscribe works', async () => {
+      const s = await open();
+      let queued = 0;
+      const off = s.onQueued(() => queued++);
+      const claimedOnWake = new Promise<ClaimedBuild | null>((resolve) => {
+        const stop = s.onQueued(() => {
+          stop();
+          // The build must already be visible to a claim made from inside the wake-up.
+          resolve(s.claimNext(werker('waker'), 30_000));
+        });
+      });
+      const b = await s.createBuild(event());
+      const claim = (await claimedOnWake)!;
+      expect(claim.buildId).toBe(b.id);
+      await new Promise((r) => setTimeout(r, 50));
+      expect(queued).toBeGreaterThanOrEqual(1);
+      off();
+      const seen = queued;
+      await s.createBuild(event(), { state: 'SKIPPED', reason: 'skip' });
+      await s.createBuild(event());
+      await new Promise((r) => setTimeout(r, 100));
+      expect(queued).toBe(seen);
+
+      const lease = claim.lease;
+      const activity = waitFor((wake) => s.onBuildActivity(b.id, wake));
+      const otherBuild = s.onBuildActivity(b.id + 1000, () => {
+        throw new Error('wrong build woken');
+      });
+      await s.appendLogs(lease, chunksOf(['hi\n']));
+      await activity;
+      otherBuild();
+      const cancelWake = waitFor((wake) => s.onBuildActivity(b.id, wake));
+      await s.requestCancel(b.id, 'bye');
+      await cancelWake;
+    });
+
+    it('wake-ups reach another Store instance on the same database', async () => {
+      const writer = await open();
+      const listener = await open();
+      const queued = waitFor((wake) => listener.onQueued(wake));
+      const b = await writer.createBuild(event());
+      await queued;
+      const w = werker('cross');
+      const c = (await writer.claimNext(w, 30_000))!;
+      const activity = waitFor((wake) => listener.onBuildActivity(b.id, wake));
+      await writer.updateStage(c.lease, { ordinal: 0, name: 'clone', kind: 'system', state: 'RUNNING' });
+      await activity;
+      const requeued = waitFor((wake) => listener.onQueued(wake));
+      await writer.expireLeases(Date.now() + 60_000);
+      await requeued;
+      const finished = waitFor((wake) => listener.onBuildActivity(b.id, wake));
+      const c2 = (await listener.claimNext(w, 30_000))!;
+      await writer.finish(c2.lease, 'PASSED', null);
+      await finished;
+    });
+
+  });
+}
