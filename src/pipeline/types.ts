@@ -57,6 +57,28 @@ export type StageCondition =
   | { type: 'text'; mode: 'any' | 'all'; values: string[] }
   | { type: 'filepath'; mode: 'any' | 'all'; values: string[] };
 
+/** Result of parsing one `triggers:` string; `column` is 1-based inside that string. */
+export type TriggerParseResult =
+  | { ok: true; condition: StageCondition }
+  | { ok: false; message: string; column: number };
+
+/** What a stage condition is evaluated against (derived from PlanInput). */
+export interface TriggerContext {
+  /** Branch whose name `\branch` matches: the pushed branch, a PR's SOURCE branch; absent for tags. */
+  branch?: string;
+  /** Tag name for tag builds, only to explain why `\branch` does not match. */
+  tag?: string;
+  commitMessages: string[];
+  /** null = the event carried no file list, so `\filepath` cannot match. */
+  changedFiles: string[] | null;
+}
+
+/** Outcome of evaluating a condition; `explanation` says why it failed (or what matched). */
+export interface ConditionOutcome {
+  met: boolean;
+  explanation: string;
+}
+
 export type ParseResult = { ok: true; pipeline: PipelineSpec } | { ok: false; issues: PipelineIssue[] };
 
 /** What the planner needs to know about the event; a subset of BuildEvent so the engine stays independent. */
