@@ -202,6 +202,13 @@ describe('YAML handling', () => {
     expect(issues[0]?.line).toBe(4);
   });
 
+  it('reports a merge of a non-mapping instead of crashing', () => {
+    const text = 'x: &list [a, b]\nbuildTool: go\nstages:\n  - <<: *list\n    name: a\n    script: [b]\n';
+    const issues = rejected(parsePipeline(text));
+    expect(issues[0]).toMatchObject({ line: 4, column: 5 });
+    expect(issues[0]?.message).toMatch(/^invalid YAML: Merge sources must be maps/);
+  });
+
   it('rejects an empty file', () => {
     expect(rejected(parsePipeline(''))[0]?.message).toContain('is empty');
     expect(rejected(parsePipeline('# only a comment\n'))[0]?.message).toContain('is empty');

@@ -8,7 +8,7 @@ import { CheckContext } from './check-context.js';
 import { detectForeignFormat, foreignMessage } from './foreign.js';
 import type { ParseResult, PipelineIssue, SourcePosition } from './types.js';
 import { validatePipeline } from './validate.js';
-import { MAX_ALIAS_COUNT, YamlLocator, parseYaml, positionAt } from './yaml-source.js';
+import { MAX_ALIAS_COUNT, YamlLocator, isMergeKey, parseYaml, positionAt } from './yaml-source.js';
 
 /** Pipelines are a few KB; refusing huge input keeps the parser's time and memory bounded. */
 export const MAX_PIPELINE_BYTES = 1024 * 1024;
@@ -52,6 +52,23 @@ function firstAliasPosition(docs: ReturnType<typeof parseYaml>): SourcePosition 
       Alias(_, node) {
         offset = node.range?.[0] ?? 0;
         return visit.BREAK;
+      },
+    });
+  }
+  return positionAt(docs.lineCounter, offset);
+}
+
+function firstMergePosition(docs: ReturnType<typeof parseYaml>): SourcePosition {
+  let offset = 0;
+  const doc = docs.docs[0];
+  if (doc) {
+    visit(doc, {
+      Pair(_, pair) {
+        if (isMergeKey(pair.key)) {
+          offset = (pair.key as { range?: [number, number, number] }).range?.[0] ?? 0;
+          return visit.BREAK;
+        }
+        return undefined;
       },
     });
   }
@@ -113,7 +130,12 @@ export function parsePipeline(text: string, file = 'ocelot.yml'): ParseResult {
         ],
       };
     }
-    throw err;
+    // Anything else yaml refuses while building values (e.g. `<<: *list` merging a sequence) is a file
+    // problem, not a crash: report it at the first merge key, where such errors come from.
+    return {
+      ok: false,
+      issues: [issue(file, firstMergePosition(parsed), `invalid YAML: ${(err as Error).message}; merge keys (<<) take a mapping or a list of mappings`)],
+    };
   }
 
   const locator = new YamlLocator(doc, parsed.lineCounter, text);
