@@ -99,7 +99,6 @@ async function takeBuild(trx: Kysely<Database>, buildId: number, werker: WerkerI
       finished_at: null,
     })
     .execute();
-  await trx.updateTable('werkers').set({ last_seen_at: now }).where('id', '=', werker.id).execute();
 
   let previousSuccessfulCommit: string | null = null;
   if (b.branch != null) {

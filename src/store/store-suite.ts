@@ -11,7 +11,7 @@ import type { BuildEvent } from '../events/model.js';
 import { LeaseLostError, type ClaimedBuild, type LogChunk, type WerkerInfo } from '../werker/protocol.js';
 import { createStore } from './create-store.js';
 import { attemptLogPath } from './log-files.js';
-import type { Store, StoreConfig } from './store.js';
+import type { BuildRow, Store, StoreConfig } from './store.js';
 
 export interface Harness {
   name: string;
@@ -261,6 +261,83 @@ export function storeSuite(h: Harness): void {
       expect(new Set(ids).size).toBe(ids.length);
       expect(ids.length).toBe(n);
       for (const c of got) expect((await a.getAttempts(c.buildId)).length).toBe(1);
+    });
+
+    it('werker writes racing expiry sweeps and cancels: only LeaseLostError, and the books balance', async () => {
+      const a = await open();
+      const b = await open();
+      const builds: BuildRow[] = [];
+      for (let i = 0; i < 8; i++) builds.push(await a.createBuild(event()));
+      let stop = false;
+      const unexpected: unknown[] = [];
+      const guard = (p: Promise<unknown>) =>
+        p.catch((err) => {
+          if (!(err instanceof LeaseLostError)) unexpected.push(err);
+          throw err;
+        });
+
+      const werkerLoop = async (i: number) => {
+        const s = i % 2 ? a : b;
+        const w = werker(`race${i}`);
+        let seq = 0;
+        while (!stop) {
+          const c = await guard(s.claimNext(w, 40));
+          if (!c) {
+            await new Promise((r) => setTimeout(r, 2));
+            continue;
+          }
+          const claim = c as ClaimedBuild;
+          try {
+            await guard(s.putStages(claim.lease, [{ ordinal: 0, name: 'run', kind: 'user', state: 'RUNNING' }]));
+            for (let k = 0; k < 5; k++) {
+              await guard(s.appendLogs(claim.lease, chunksOf([`line ${k}\n`], seq++, 0)));
+              const r = await guard(s.renew(claim.lease, 40));
+              if ((r as { cancelRequested: boolean }).cancelRequested) {
+                await guard(s.finish(claim.lease, 'CANCELLED', null));
+                break;
+              }
+              await guard(s.updateStage(claim.lease, { ordinal: 0, name: 'run', kind: 'user', state: 'RUNNING', messages: [`k${k}`] }));
+            }
+            await guard(s.finish(claim.lease, 'PASSED', null));
+          } catch {
+            // Lost the lease: a real werker kills its stage and goes back to claiming.
+          }
+        }
+      };
+      const sweeper = async () => {
+        while (!stop) {
+          await guard(a.expireLeases(Date.now() + Math.floor(Math.random() * 60)));
+          await new Promise((r) => setTimeout(r, 3));
+        }
+      };
+      const canceller = async () => {
+        for (const build of builds.slice(0, 3)) {
+          await new Promise((r) => setTimeout(r, 15));
+          await guard(b.requestCancel(build.id, 'stress'));
+        }
+      };
+      const loops = [...Array.from({ length: 6 }, (_, i) => werkerLoop(i).catch(() => {})), sweeper().catch(() => {}), canceller()];
+      // Run until every build is final (each has at most 2 losses before it fails).
+      const deadline = Date.now() + 20_000;
+      for (;;) {
+        const rows = await Promise.all(builds.map((x) => a.getBuild(x.id)));
+        if (rows.every((r) => r && ['PASSED', 'FAILED', 'CANCELLED'].includes(r.state))) break;
+        if (Date.now() > deadline) throw new Error(`builds not final: ${rows.map((r) => r?.state).join(',')}`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      stop = true;
+      await Promise.all(loops);
+      expect(unexpected).toEqual([]);
+      const states: string[] = [];
+      for (const build of builds) {
+        const attempts = await a.getAttempts(build.id);
+        expect(attempts.filter((x) => x.state === 'RUNNING')).toEqual([]);
+        const row = (await a.getBuild(build.id))!;
+        if (row.state === 'PASSED') expect(attempts[attempts.length - 1]!.state).toBe('PASSED');
+        expect(attempts.filter((x) => x.state === 'PASSED').length).toBeLessThanOrEqual(1);
+        states.push(`${row.state}:${attempts.map((x) => x.state).join('/')}`);
+      }
+      if (process.env.OCELOT_TEST_VERBOSE) console.log(states.join(' '));
     });
 
     it('gives the previous successful commit of the same branch', async () => {

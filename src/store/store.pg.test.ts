@@ -1,46 +1,21 @@
 /**
- * The store suite on PostgreSQL (127.0.0.1:5432, trust auth, user postgres). This file creates its own
- * database and drops it afterwards; tests share it and start from emptied tables.
+ * The store suite on PostgreSQL. This file creates its own database and drops it afterwards; tests share it
+ * and each starts from emptied tables.
  */
-import { randomBytes } from 'node:crypto';
-import pg from 'pg';
 import { storeSuite } from './store-suite.js';
+import { testDatabase } from './pg-test-db.js';
 
-const admin = process.env.OCELOT_TEST_PG_ADMIN ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-const dbName = `ocelot_test_${randomBytes(6).toString('hex')}`;
-const url = admin.replace(/\/[^/]*$/, `/${dbName}`);
-
-async function adminQuery(text: string): Promise<void> {
-  const c = new pg.Client({ connectionString: admin });
-  await c.connect();
-  try {
-    await c.query(text);
-  } finally {
-    await c.end();
-  }
-}
+const db = testDatabase();
 
 storeSuite({
   name: 'PostgreSQL',
-  async setup() {
-    await adminQuery(`CREATE DATABASE ${dbName}`);
-  },
-  async teardown() {
-    await adminQuery(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
-  },
+  setup: () => db.create(),
+  teardown: () => db.drop(),
   async freshUrl() {
-    const c = new pg.Client({ connectionString: url });
-    await c.connect();
-    try {
-      const { rows } = await c.query(`SELECT to_regclass('public.builds') AS t`);
-      if (rows[0]?.t) {
-        await c.query(
-          'TRUNCATE builds, attempts, stages, log_chunks, deliveries, repos, werkers, werker_tokens RESTART IDENTITY CASCADE',
-        );
-      }
-    } finally {
-      await c.end();
+    const { rows } = await db.query(`SELECT to_regclass('public.builds') AS t`);
+    if (rows[0]?.t) {
+      await db.query('TRUNCATE builds, attempts, stages, log_chunks, deliveries, repos, werkers, werker_tokens RESTART IDENTITY CASCADE');
     }
-    return url;
+    return db.url;
   },
 });
