@@ -8,6 +8,8 @@ log=/var/log/ocelot-dockerd.log
 test_image="ocelot-test/busybox:latest"
 
 engine_answers() { docker version >/dev/null 2>&1; }
+# No pgrep on minimal images (procps is not installed there): look at /proc directly.
+dockerd_running() { grep -qx dockerd /proc/[0-9]*/comm 2>/dev/null; }
 
 if ! engine_answers; then
   # Install what is missing (only possible as root on Debian; elsewhere tell the user what to do).
@@ -26,7 +28,7 @@ if ! engine_answers; then
     apt-get install -y -qq "${missing[@]}" >/dev/null
   fi
 
-  if ! pgrep -x dockerd >/dev/null 2>&1; then
+  if ! dockerd_running; then
     echo "ensure-docker: starting dockerd (log: $log)"
     # A stale pid file from a killed daemon makes dockerd refuse to start.
     rm -f /var/run/docker.pid

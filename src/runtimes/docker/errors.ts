@@ -6,7 +6,8 @@ export function engineMessage(err: unknown): string {
       return (e.json as { message: string }).message.trim();
     }
     if (typeof e.json === 'string' && e.json.trim()) return e.json.trim();
-    if (typeof e.message === 'string') return e.message.trim();
+    // Some endpoints (pull) leave json null and fold the engine's text into the message after this prefix.
+    if (typeof e.message === 'string') return e.message.replace(/^\(HTTP code \d+\) [^-]*- /, '').trim();
   }
   return String(err);
 }
