@@ -18,6 +18,7 @@ import { LeaseLostError } from './protocol.js';
 import { LogSpool } from './log-spool.js';
 import { prepareWorkspace } from './workspace.js';
 import { LeaseKeeper } from './lease-keeper.js';
+import { completeChangeset } from './changeset.js';
 
 export const PIPELINE_FILE = 'ocelot.yml';
 
@@ -86,6 +87,8 @@ export async function runBuild(claim: ClaimedBuild, opts: RunBuildOptions): Prom
   });
   const workspaceDir = path.join(opts.workDir, `${lease.buildId}-${lease.attempt}`);
   let session: RuntimeSession | undefined;
+  // Labels learned from the plan; a build handed back at shutdown keeps them so only a matching werker claims it.
+  let learnedRequires: string[] = claim.requires;
 
   const now = () => Date.now();
   const say = (ordinal: number, text: string) => spool.output(ordinal).write(`${text}\n`);
@@ -151,14 +154,15 @@ export async function runBuild(claim: ClaimedBuild, opts: RunBuildOptions): Prom
       return await finish('FAILED_PRESTART', `${loaded.messages[0]}${more}`, { state: 'SKIPPED', reason: 'not run: the pipeline is invalid' });
     }
     const pipeline = loaded.pipeline;
+    const changes = await completeChangeset(event, workspaceDir, commit);
     const plan = planBuild(
       {
         kind: event.kind,
         branch: event.branch,
         tag: event.tag,
         targetBranch: event.pr?.targetBranch,
-        commitMessages: event.commitMessages,
-        changedFiles: event.changedFiles,
+        commitMessages: changes.commitMessages,
+        changedFiles: changes.changedFiles,
         force: event.force,
       },
       pipeline,
@@ -167,6 +171,7 @@ export async function runBuild(claim: ClaimedBuild, opts: RunBuildOptions): Prom
     // What this pipeline needs from a werker.
     const runtimeName = pipeline.image ? 'docker' : 'host';
     const requires = [`runtime:${runtimeName}`, ...(pipeline.machineTag ? [`tag:${pipeline.machineTag}`] : [])];
+    learnedRequires = requires;
     const missing = requires.filter((l) => !opts.labels.includes(l));
     if (plan.build && missing.length > 0) {
       const why = describeMissing(missing, opts);
@@ -292,7 +297,7 @@ export async function runBuild(claim: ClaimedBuild, opts: RunBuildOptions): Prom
     if (stopKind === 'shutdown') {
       if (current) say(current.ordinal, 'The werker is shutting down: this build goes back to the queue.');
       await spool.drain().catch(() => undefined);
-      await client.handBack(lease, [], `werker ${opts.werkerName} shut down; the build was handed back`);
+      await client.handBack(lease, learnedRequires, `werker ${opts.werkerName} shut down; the build was handed back`);
       return;
     }
     const reason = keeper.cancelReason ?? 'cancelled';
