@@ -59,13 +59,29 @@ export async function insertBuild(
     .returning('id')
     .executeTakeFirstOrThrow();
   const id = Number(row.id);
+  // No build-activity wake-up: nobody can be following a build whose id did not exist until now.
   if (state === 'QUEUED') await tx.queued();
-  await tx.buildActivity(id);
   return id;
 }
 
-/** Remember where a repository is cloned from, so `ocelot trigger acct/repo` works without a webhook. */
+/** How stale `repos.last_seen_at` may get before a new build refreshes it. */
+const REPO_SEEN_REFRESH_MS = 60_000;
+
+/**
+ * Remember where a repository is cloned from, so `ocelot trigger acct/repo` works without a webhook. The row is
+ * read first and written only when it is new, its clone URL changed, or it was last refreshed a minute ago:
+ * an upsert would lock the one row every build of a busy repository shares until commit, serializing all its
+ * webhooks on PostgreSQL.
+ */
 async function upsertRepo(trx: Kysely<Database>, event: BuildEvent, now: number): Promise<void> {
+  const seen = await trx
+    .selectFrom('repos')
+    .select(['clone_url', 'last_seen_at'])
+    .where('forge', '=', event.forge)
+    .where('account', '=', event.account)
+    .where('repo', '=', event.repo)
+    .executeTakeFirst();
+  if (seen && seen.clone_url === event.cloneUrl && now - seen.last_seen_at < REPO_SEEN_REFRESH_MS) return;
   await trx
     .insertInto('repos')
     .values({ forge: event.forge, account: event.account, repo: event.repo, clone_url: event.cloneUrl, last_seen_at: now })

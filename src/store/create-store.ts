@@ -12,6 +12,8 @@ import { claimNext, expireLeases, finish, getAttempts, handBack, renew, requestC
 import { getStages, putStages, updateStage } from './stages.js';
 import { appendLogs, discardLogFile, readLogs } from './logs.js';
 import { registerWerker } from './werkers.js';
+import { checkWerkerToken, createWerkerToken, listWerkerTokens, revokeWerkerToken } from './werker-tokens.js';
+import { attemptOutcome, listWerkers } from './werker-directory.js';
 
 export async function createStore(config: StoreConfig): Promise<Store> {
   const d = await openDialect(config.url);
@@ -52,6 +54,13 @@ export async function createStore(config: StoreConfig): Promise<Store> {
     updateStage: (lease, stage) => updateStage(d, lease, stage),
     appendLogs: (lease, chunks) => appendLogs(d, logsDir, lease, chunks),
     finish: (lease, state, reason) => finish(d, lease, state, reason),
+
+    createWerkerToken: (name) => createWerkerToken(d, name),
+    listWerkerTokens: () => listWerkerTokens(db),
+    revokeWerkerToken: (idOrName) => revokeWerkerToken(d, idOrName),
+    checkWerkerToken: (token) => checkWerkerToken(db, token),
+    listWerkers: () => listWerkers(db),
+    attemptOutcome: (lease) => attemptOutcome(db, lease),
 
     onQueued: (listener) => d.onQueued(listener),
     onBuildActivity: (buildId, listener) => d.onBuildActivity(buildId, listener),

@@ -4,7 +4,7 @@
  */
 import path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
-import { Kysely, SqliteDialect, sql } from 'kysely';
+import { Kysely, SqliteDialect, sql, type SqliteDatabase } from 'kysely';
 import type { Database } from './schema.js';
 import { QUEUE_EVENT, WakeupBus, buildEvent, toBytes, type StoreDialect, type TxContext } from './dialect.js';
 
@@ -32,6 +32,28 @@ function shared(key: string): FileShared {
   return entry;
 }
 
+/**
+ * Kysely prepares every query anew; preparing costs about as much as running a small insert. The store's
+ * queries are a small fixed set of SQL strings, so keep their prepared statements. (Safe because the store
+ * never streams: a statement is never in use by two queries at once on this single connection.)
+ */
+function cachingStatements(native: BetterSqlite3.Database): SqliteDatabase {
+  const cache = new Map<string, BetterSqlite3.Statement>();
+  return {
+    close: () => native.close(),
+    prepare(text: string) {
+      let stmt = cache.get(text);
+      if (!stmt) {
+        // Multi-row inserts vary with their row count; a bound keeps an unusual workload from growing this.
+        if (cache.size >= 500) cache.clear();
+        stmt = native.prepare(text);
+        cache.set(text, stmt);
+      }
+      return stmt;
+    },
+  };
+}
+
 export function openSqlite(file: string): StoreDialect {
   const memory = file === ':memory:';
   const native = new BetterSqlite3(file);
@@ -43,7 +65,7 @@ export function openSqlite(file: string): StoreDialect {
   // LIKE is ASCII-case-insensitive by default in SQLite; PostgreSQL's is case-sensitive. Globs must agree.
   native.pragma('case_sensitive_like = ON');
 
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: native }) });
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: cachingStatements(native) }) });
   // :memory: databases are private to their connection: nothing to share.
   const key = memory ? `memory:${Math.random()}` : path.resolve(file);
   const fileShared = shared(key);
@@ -61,40 +83,104 @@ export function openSqlite(file: string): StoreDialect {
     }
   };
 
+  /**
+   * Group commit. A commit is most of a small write's cost (the WAL append), so writes that arrive while one
+   * transaction is running are collected and run together in the next: one BEGIN IMMEDIATE, each write in its
+   * own SAVEPOINT (a failing write, e.g. a refused lease, rolls back alone), one COMMIT. Every caller is
+   * answered only after that commit, so "recorded" still means durable. Idle, a batch is a single write.
+   */
+  interface Job {
+    fn: (trx: Kysely<Database>, tx: TxContext) => Promise<unknown>;
+    resolve: (value: unknown) => void;
+    reject: (err: unknown) => void;
+  }
+  const queue: Job[] = [];
+  let draining = false;
+  const MAX_BATCH = 64;
+
+  const runBatch = (batch: Job[]) =>
+    db.connection().execute(async (conn) => {
+      const single = batch.length === 1;
+      const done: Array<{ job: Job; result: unknown; pending: Set<string> }> = [];
+      try {
+        await sql`begin immediate`.execute(conn);
+      } catch (err) {
+        for (const job of batch) job.reject(err);
+        return;
+      }
+      for (const job of batch) {
+        const pending = new Set<string>();
+        const tx: TxContext = {
+          async queued() {
+            pending.add(QUEUE_EVENT);
+          },
+          async buildActivity(buildId) {
+            pending.add(buildEvent(buildId));
+          },
+        };
+        try {
+          if (!single) await sql`savepoint w`.execute(conn);
+          const result = await job.fn(conn, tx);
+          if (!single) await sql`release w`.execute(conn);
+          done.push({ job, result, pending });
+        } catch (err) {
+          if (!native.inTransaction) {
+            // SQLite gave up the whole transaction (disk full, I/O error): everything in it is lost.
+            job.reject(err);
+            for (const d of done) d.job.reject(err);
+            for (const rest of batch.slice(batch.indexOf(job) + 1)) rest.reject(err);
+            return;
+          }
+          try {
+            if (single) await sql`rollback`.execute(conn);
+            else {
+              await sql`rollback to w`.execute(conn);
+              await sql`release w`.execute(conn);
+            }
+          } finally {
+            job.reject(err);
+          }
+          if (single) return;
+        }
+      }
+      try {
+        await sql`commit`.execute(conn);
+      } catch (err) {
+        if (native.inTransaction) await sql`rollback`.execute(conn).catch(() => {});
+        for (const d of done) d.job.reject(err);
+        return;
+      }
+      // After commit only: a woken claimer must find the build.
+      for (const d of done) for (const event of d.pending) bus.emit(event);
+      for (const d of done) d.job.resolve(d.result);
+    });
+
+  const drain = async () => {
+    draining = true;
+    try {
+      while (queue.length > 0) {
+        const batch = queue.splice(0, MAX_BATCH);
+        try {
+          await withFileLock(() => runBatch(batch));
+        } catch (err) {
+          // A failure outside any one write (connection closed): nobody in the batch got an answer yet.
+          for (const job of batch) job.reject(err);
+        }
+      }
+    } finally {
+      draining = false;
+    }
+  };
+
   return {
     kind: 'sqlite',
     db,
     rowLocks: false,
-    async write(fn) {
-      return withFileLock(() =>
-        db.connection().execute(async (conn) => {
-          const pending = new Set<string>();
-          const tx: TxContext = {
-            async queued() {
-              pending.add(QUEUE_EVENT);
-            },
-            async buildActivity(buildId) {
-              pending.add(buildEvent(buildId));
-            },
-          };
-          await sql`begin immediate`.execute(conn);
-          let result;
-          try {
-            result = await fn(conn, tx);
-            await sql`commit`.execute(conn);
-          } catch (err) {
-            try {
-              await sql`rollback`.execute(conn);
-            } catch {
-              // SQLite may already have rolled back (e.g. SQLITE_FULL); the original error matters more.
-            }
-            throw err;
-          }
-          // After commit only: a woken claimer must find the build.
-          for (const event of pending) bus.emit(event);
-          return result;
-        }),
-      );
+    write<T>(fn: (trx: Kysely<Database>, tx: TxContext) => Promise<T>): Promise<T> {
+      return new Promise<T>((resolve, reject) => {
+        queue.push({ fn, resolve: resolve as (value: unknown) => void, reject });
+        if (!draining) void drain();
+      });
     },
     onQueued: (listener) => bus.on(QUEUE_EVENT, listener),
     onBuildActivity: (buildId, listener) => bus.on(buildEvent(buildId), listener),

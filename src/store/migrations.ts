@@ -54,8 +54,7 @@ function initial(kind: DialectKind): Migration {
         .execute();
       // The queue: oldest QUEUED first.
       await db.schema.createIndex('builds_state_id').on('builds').columns(['state', 'id']).execute();
-      // Lease expiry sweeps look only at RUNNING builds.
-      await db.schema.createIndex('builds_state_lease').on('builds').columns(['state', 'lease_expires_at']).execute();
+      // (Lease expiry sweeps use builds_state_id too: RUNNING builds are few, no separate index needed.)
       // Summary / status by account and repo, newest first; also previous successful commit of a branch.
       await db.schema.createIndex('builds_acct_repo').on('builds').columns(['account', 'repo', 'id']).execute();
       await db.schema

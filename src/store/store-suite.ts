@@ -340,6 +340,30 @@ export function storeSuite(h: Harness): void {
       if (process.env.OCELOT_TEST_VERBOSE) console.log(states.join(' '));
     });
 
+    it('writes issued together stay independent: a refused one does not take the others down', async () => {
+      const s = await open();
+      const { build, claim } = await runningBuild(s);
+      const results = await Promise.allSettled([
+        s.appendLogs(claim.lease, chunksOf(['kept\n'])),
+        s.appendLogs({ ...claim.lease, token: 'stale' }, chunksOf(['refused\n'], 1, 5)),
+        s.createBuild(event()),
+        s.updateStage({ ...claim.lease, attempt: 7 }, { ordinal: 0, name: 'x', kind: 'user', state: 'PASSED' }),
+        s.recordDelivery('github', 'together', [{ event: event() }]),
+      ]);
+      expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled', 'rejected', 'fulfilled']);
+      expect((results[1] as PromiseRejectedResult).reason).toBeInstanceOf(LeaseLostError);
+      expect(dec(await s.readLogs(build.id, 1, 0))).toBe('kept\n');
+      expect(await s.getStages(build.id)).toEqual([]);
+      expect(await s.listBuilds({ limit: 10 })).toHaveLength(3);
+    });
+
+    it('follows a repository to its new clone URL', async () => {
+      const s = await open();
+      await s.createBuild(event({ cloneUrl: 'https://old.example/acme/app.git' }));
+      await s.createBuild(event({ cloneUrl: 'https://new.example/acme/app.git' }));
+      expect((await s.findRepo('acme/app'))?.cloneUrl).toBe('https://new.example/acme/app.git');
+    });
+
     it('gives the previous successful commit of the same branch', async () => {
       const s = await open();
       const ok = await runningBuild(s);

@@ -96,6 +96,27 @@ export interface DeliveryAnswer {
   buildIds?: number[];
 }
 
+export interface WerkerTokenRow {
+  id: number;
+  name: string;
+  createdAt: number;
+  revokedAt: number | null;
+}
+
+export interface WerkerRow {
+  id: string;
+  name: string;
+  tags: string[];
+  runtimes: string[];
+  slots: number;
+  version: string;
+  status: string;
+  startedAt: number;
+  lastSeenAt: number;
+  /** Builds this werker holds a lease on right now. */
+  running: number[];
+}
+
 export interface Store {
   migrate(): Promise<void>;
   close(): Promise<void>;
@@ -149,6 +170,18 @@ export interface Store {
   updateStage(lease: Lease, stage: StageRecord): Promise<void>;
   appendLogs(lease: Lease, chunks: LogChunk[]): Promise<void>;
   finish(lease: Lease, state: BuildResultState, reason: string | null): Promise<void>;
+
+  // --- werker access and directory (distributed mode) ------------------------------------------------------
+  /** Issue a werker token; only its sha256 is stored, the token is returned once. */
+  createWerkerToken(name: string): Promise<{ id: number; name: string; token: string }>;
+  listWerkerTokens(): Promise<WerkerTokenRow[]>;
+  /** Revoke by id or name; returns what was revoked (empty: nothing live matched). */
+  revokeWerkerToken(idOrName: string): Promise<WerkerTokenRow[]>;
+  /** Is this a live (not revoked) werker token? */
+  checkWerkerToken(token: string): Promise<boolean>;
+  listWerkers(): Promise<WerkerRow[]>;
+  /** How the claim behind this lease ended (or RUNNING); null if there never was such a claim. */
+  attemptOutcome(lease: Lease): Promise<AttemptState | null>;
 
   // --- wake-ups (fired after commit; in-process on SQLite, LISTEN/NOTIFY on PostgreSQL) ------------------------
   /** A build became claimable. Returns an unsubscribe function. */

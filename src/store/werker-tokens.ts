@@ -1,0 +1,79 @@
+/**
+ * Werker tokens: what a remote werker presents to the server's werker protocol. Only the sha256 of a token is
+ * stored, so a database dump does not hand out werker access; the token itself is shown once, at creation.
+ * Revocation keeps the row (who had access, and until when) and takes effect on the werker's next request.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import type { Kysely } from 'kysely';
+import type { StoreDialect } from './dialect.js';
+import type { Database } from './schema.js';
+import type { WerkerTokenRow } from './store.js';
+
+/** A request the admin can fix: a bad name or a name already in use. */
+export class WerkerTokenError extends Error {
+  override name = 'WerkerTokenError';
+  constructor(
+    readonly code: 'bad_name' | 'duplicate',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Prefix so a leaked token is recognizable in logs and by secret scanners. */
+const TOKEN_PREFIX = 'ocw_';
+
+export function hashWerkerToken(token: string): string {
+  return createHash('sha256').update(token).digest('hex');
+}
+
+export async function createWerkerToken(d: StoreDialect, name: string): Promise<{ id: number; name: string; token: string }> {
+  const clean = name.trim();
+  if (!/^[\w.@-]{1,64}$/.test(clean)) {
+    throw new WerkerTokenError('bad_name', `werker token name '${name}' must be 1-64 letters, digits, '.', '_', '@' or '-'`);
+  }
+  const token = `${TOKEN_PREFIX}${randomBytes(32).toString('base64url')}`;
+  return d.write(async (trx) => {
+    // Names are how admins revoke; two live tokens with one name would make "revoke <name>" ambiguous.
+    const live = await trx
+      .selectFrom('werker_tokens')
+      .select('id')
+      .where('name', '=', clean)
+      .where('revoked_at', 'is', null)
+      .executeTakeFirst();
+    if (live) throw new WerkerTokenError('duplicate', `a werker token named '${clean}' exists already (id ${live.id}); revoke it first or pick another name`);
+    const row = await trx
+      .insertInto('werker_tokens')
+      .values({ name: clean, token_hash: hashWerkerToken(token), created_at: Date.now(), revoked_at: null })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    return { id: Number(row.id), name: clean, token };
+  });
+}
+
+export async function listWerkerTokens(db: Kysely<Database>): Promise<WerkerTokenRow[]> {
+  const rows = await db.selectFrom('werker_tokens').select(['id', 'name', 'created_at', 'revoked_at']).orderBy('id').execute();
+  return rows.map((r) => ({ id: Number(r.id), name: r.name, createdAt: Number(r.created_at), revokedAt: r.revoked_at == null ? null : Number(r.revoked_at) }));
+}
+
+/** Revoke by id (digits) or by name; returns the revoked rows (empty when nothing live matched). */
+export async function revokeWerkerToken(d: StoreDialect, idOrName: string): Promise<WerkerTokenRow[]> {
+  const now = Date.now();
+  return d.write(async (trx) => {
+    let q = trx.updateTable('werker_tokens').set({ revoked_at: now }).where('revoked_at', 'is', null);
+    q = /^\d+$/.test(idOrName) ? q.where('id', '=', Number(idOrName)) : q.where('name', '=', idOrName);
+    const rows = await q.returning(['id', 'name', 'created_at', 'revoked_at']).execute();
+    return rows.map((r) => ({ id: Number(r.id), name: r.name, createdAt: Number(r.created_at), revokedAt: r.revoked_at == null ? null : Number(r.revoked_at) }));
+  });
+}
+
+export async function checkWerkerToken(db: Kysely<Database>, token: string): Promise<boolean> {
+  if (!token.startsWith(TOKEN_PREFIX)) return false;
+  const row = await db
+    .selectFrom('werker_tokens')
+    .select('id')
+    .where('token_hash', '=', hashWerkerToken(token))
+    .where('revoked_at', 'is', null)
+    .executeTakeFirst();
+  return row !== undefined;
+}
