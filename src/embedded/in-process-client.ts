@@ -4,6 +4,7 @@
  * idle werker picks up a new build within a millisecond or two of it being recorded.
  */
 import type { Store } from '../store/store.js';
+import { claimWaiting } from '../store/claim-wait.js';
 import type { ClaimedBuild, Lease, LogChunk, StageRecord, WerkerInfo, WerkerServerClient, BuildResultState, RenewResult } from '../werker/protocol.js';
 
 export class InProcessWerkerClient implements WerkerServerClient {
@@ -16,24 +17,8 @@ export class InProcessWerkerClient implements WerkerServerClient {
     return this.store.registerWerker(werker);
   }
 
-  async claim(werker: WerkerInfo, waitMs: number, signal: AbortSignal): Promise<ClaimedBuild | null> {
-    const deadline = Date.now() + waitMs;
-    while (!signal.aborted) {
-      // Subscribe before looking, so a build queued between the look and the wait still wakes us.
-      let wake!: () => void;
-      const woken = new Promise<void>((resolve) => (wake = resolve));
-      const unsubscribe = this.store.onQueued(() => wake());
-      try {
-        const claimed = await this.store.claimNext(werker, this.leaseMs);
-        if (claimed) return claimed;
-        const left = deadline - Date.now();
-        if (left <= 0) return null;
-        await waitFor(woken, left, signal);
-      } finally {
-        unsubscribe();
-      }
-    }
-    return null;
+  claim(werker: WerkerInfo, waitMs: number, signal: AbortSignal): Promise<ClaimedBuild | null> {
+    return claimWaiting(this.store, werker, this.leaseMs, waitMs, signal);
   }
 
   renew(lease: Lease): Promise<RenewResult> {
@@ -54,17 +39,4 @@ export class InProcessWerkerClient implements WerkerServerClient {
   finish(lease: Lease, state: BuildResultState, reason: string | null): Promise<void> {
     return this.store.finish(lease, state, reason);
   }
-}
-
-function waitFor(woken: Promise<void>, ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-    void woken.then(done);
-  });
 }

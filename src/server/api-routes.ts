@@ -8,7 +8,7 @@ import type { Store } from '../store/store.js';
 import { requireToken } from './auth.js';
 import { streamLogs } from './log-stream.js';
 import { resolveBranchHead } from './resolve-ref.js';
-import { attemptView, buildView, stageView } from './views.js';
+import { attemptView, buildView, stageView, werkerView } from './views.js';
 
 export interface ApiDeps {
   store: Store;
@@ -126,5 +126,5 @@ export async function apiRoutes(app: FastifyInstance, deps: ApiDeps): Promise<vo
     return reply.code(201).send({ build: buildView(build) });
   });
 
-  app.get('/api/v1/werkers', async () => ({ werkers: deps.werkers ? await deps.werkers() : [] }));
+  app.get('/api/v1/werkers', async () => ({ werkers: deps.werkers ? await deps.werkers() : (await store.listWerkers()).map((w) => werkerView(w)) }));
 }

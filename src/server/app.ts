@@ -7,6 +7,8 @@ import type { Store } from '../store/store.js';
 import { apiRoutes } from './api-routes.js';
 import { hooksRoutes } from './hooks-routes.js';
 import { createMetrics, type Metrics } from './metrics.js';
+import { werkerRoutes } from './werker-routes.js';
+import { werkerTokenRoutes } from './werker-token-routes.js';
 
 export interface AppOptions {
   store: Store;
@@ -16,6 +18,9 @@ export interface AppOptions {
   maxWebhookBytes: number;
   maxAttempts: number;
   privateReads: boolean;
+  /** Lease length handed to werkers on claim and renew. */
+  leaseMs: number;
+  /** Override of the werker list (default: every werker registered in the store). */
   werkers?: () => Promise<unknown[]>;
   /** Health check: false while starting or shutting down. */
   ready?: () => boolean;
@@ -58,5 +63,12 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
       werkers: opts.werkers,
     }),
   );
+  // Werkers on other machines (`ocelot werker`); `ocelot up`'s own werker skips HTTP but is fenced the same way.
+  const closing = new AbortController();
+  app.addHook('onClose', async () => closing.abort());
+  await app.register(async (scope) =>
+    werkerRoutes(scope, { store: opts.store, adminToken: opts.adminToken, leaseMs: opts.leaseMs, closing: closing.signal }),
+  );
+  await app.register(async (scope) => werkerTokenRoutes(scope, { store: opts.store, adminToken: opts.adminToken }));
   return app;
 }

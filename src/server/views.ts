@@ -2,7 +2,7 @@
  * The JSON shapes the API returns (and the CLI's --json prints). Kept separate from store rows so the API is a
  * deliberate contract: versioned under /api/v1, no secrets, no internal columns (lease tokens never leave).
  */
-import type { AttemptRow, BuildRow, StageRow } from '../store/store.js';
+import type { AttemptRow, BuildRow, StageRow, WerkerRow, WerkerTokenRow } from '../store/store.js';
 
 export function buildView(b: BuildRow) {
   return {
@@ -58,6 +58,28 @@ export function attemptView(a: AttemptRow) {
   };
 }
 
+/** A werker is shown online while its heartbeats (every 5 s) keep arriving; three missed ones mark it gone. */
+export const WERKER_ONLINE_MS = 15_000;
+
+export function werkerView(w: WerkerRow, now: number = Date.now()) {
+  return {
+    id: w.id,
+    name: w.name,
+    tags: w.tags,
+    runtimes: w.runtimes,
+    slots: w.slots,
+    version: w.version,
+    online: now - w.lastSeenAt <= WERKER_ONLINE_MS,
+    startedAt: iso(w.startedAt),
+    lastSeenAt: iso(w.lastSeenAt),
+    running: w.running,
+  };
+}
+
+export function werkerTokenView(t: WerkerTokenRow) {
+  return { id: t.id, name: t.name, createdAt: iso(t.createdAt), revokedAt: iso(t.revokedAt) };
+}
+
 function iso(ms: number | null): string | null {
   return ms === null ? null : new Date(ms).toISOString();
 }
@@ -65,3 +87,5 @@ function iso(ms: number | null): string | null {
 export type BuildView = ReturnType<typeof buildView>;
 export type StageView = ReturnType<typeof stageView>;
 export type AttemptView = ReturnType<typeof attemptView>;
+export type WerkerView = ReturnType<typeof werkerView>;
+export type WerkerTokenView = ReturnType<typeof werkerTokenView>;

@@ -94,3 +94,28 @@ export interface WerkerServerClient {
   /** Finish the attempt and the build. */
   finish(lease: Lease, state: BuildResultState, reason: string | null): Promise<void>;
 }
+
+/**
+ * The same protocol over HTTP (docs/werker-protocol.md): JSON bodies under this prefix, `Authorization: Bearer
+ * <werker token>`, a lost lease answered with 409 `{ error: 'lease_lost' }`. Log bytes travel base64-encoded.
+ */
+export const WERKER_API = '/api/v1/werker';
+
+/** Longest claim long-poll the server holds open; below common proxy read timeouts (nginx: 60 s). */
+export const MAX_CLAIM_WAIT_MS = 30_000;
+
+export interface WireLogChunk {
+  seq: number;
+  stageOrdinal: number;
+  offset: number;
+  /** base64 */
+  data: string;
+}
+
+export function chunkToWire(c: LogChunk): WireLogChunk {
+  return { seq: c.seq, stageOrdinal: c.stageOrdinal, offset: c.offset, data: Buffer.from(c.data.buffer, c.data.byteOffset, c.data.byteLength).toString('base64') };
+}
+
+export function chunkFromWire(c: WireLogChunk): LogChunk {
+  return { seq: c.seq, stageOrdinal: c.stageOrdinal, offset: c.offset, data: new Uint8Array(Buffer.from(c.data, 'base64')) };
+}

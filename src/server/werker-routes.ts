@@ -1,0 +1,180 @@
+/**
+ * The werker protocol over HTTP (docs/werker-protocol.md): the server side of `WerkerServerClient` for werkers on
+ * other machines. Plain JSON POSTs plus a long-poll claim, so it passes any proxy and needs no extra library.
+ *
+ * Every write is fenced by the store: a lost lease is answered 409 `{ error: 'lease_lost' }` and the client turns
+ * that back into LeaseLostError. Retries are safe: renew, stages and logs are idempotent by nature, and a retried
+ * finish or hand-back whose first try did land (the answer was lost) is recognized by the claim's lease token
+ * and answered as a success.
+ */
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { AttemptState } from '../store/schema.js';
+import type { Store } from '../store/store.js';
+import { claimWaiting } from '../store/claim-wait.js';
+import {
+  LeaseLostError,
+  MAX_CLAIM_WAIT_MS,
+  WERKER_API,
+  chunkFromWire,
+  type BuildResultState,
+  type Lease,
+  type StageRecord,
+  type WerkerInfo,
+  type WireLogChunk,
+} from '../werker/protocol.js';
+import { requireWerkerToken } from './werker-auth.js';
+
+export interface WerkerRoutesDeps {
+  store: Store;
+  adminToken: string;
+  leaseMs: number;
+  /** Aborted when the server closes: open long-polls answer 204 at once instead of holding shutdown up. */
+  closing: AbortSignal;
+}
+
+/** 16 chunks of 256 KiB, base64-encoded, with room for the JSON around them. */
+const LOGS_BODY_LIMIT = 8 * 1024 * 1024;
+
+const leaseSchema = {
+  type: 'object',
+  required: ['buildId', 'attempt', 'token'],
+  properties: { buildId: { type: 'integer' }, attempt: { type: 'integer' }, token: { type: 'string', minLength: 1 } },
+} as const;
+
+const werkerSchema = {
+  type: 'object',
+  required: ['id', 'name', 'tags', 'runtimes', 'slots', 'version'],
+  properties: {
+    id: { type: 'string', minLength: 1, maxLength: 200 },
+    name: { type: 'string', minLength: 1, maxLength: 200 },
+    tags: { type: 'array', items: { type: 'string' } },
+    runtimes: { type: 'array', items: { type: 'string' } },
+    slots: { type: 'integer', minimum: 1 },
+    version: { type: 'string' },
+  },
+} as const;
+
+const stageSchema = {
+  type: 'object',
+  required: ['ordinal', 'name', 'kind', 'state'],
+  properties: { ordinal: { type: 'integer' }, name: { type: 'string' }, kind: { type: 'string' }, state: { type: 'string' } },
+} as const;
+
+const body = (properties: Record<string, unknown>, required: string[]) => ({ schema: { body: { type: 'object', required, properties } } });
+
+export async function werkerRoutes(app: FastifyInstance, deps: WerkerRoutesDeps): Promise<void> {
+  const { store } = deps;
+  app.addHook('preHandler', requireWerkerToken(store, deps.adminToken));
+
+  app.post<{ Body: { werker: WerkerInfo } }>(`${WERKER_API}/register`, body({ werker: werkerSchema }, ['werker']), async (req) => {
+    await store.registerWerker(req.body.werker);
+    return { ok: true, leaseMs: deps.leaseMs };
+  });
+
+  app.post<{ Body: { werker: WerkerInfo; waitMs?: number } }>(
+    `${WERKER_API}/claim`,
+    body({ werker: werkerSchema, waitMs: { type: 'integer', minimum: 0 } }, ['werker']),
+    async (req, reply) => {
+      const waitMs = Math.min(req.body.waitMs ?? 0, MAX_CLAIM_WAIT_MS);
+      // The werker gave up (aborted, timed out, died): stop waiting for it.
+      const gone = new AbortController();
+      const onClose = () => gone.abort();
+      reply.raw.once('close', onClose);
+      try {
+        const claimed = await claimWaiting(store, req.body.werker, deps.leaseMs, waitMs, AbortSignal.any([gone.signal, deps.closing]));
+        if (!claimed) return reply.code(204).send();
+        if (gone.signal.aborted) {
+          // Nobody will receive this claim: give it back now rather than let it expire and cost an attempt.
+          await store.handBack(claimed.lease, claimed.requires, 'the werker disconnected before its claim reached it');
+          return;
+        }
+        return { claim: claimed };
+      } finally {
+        reply.raw.off('close', onClose);
+      }
+    },
+  );
+
+  app.post<{ Body: { lease: Lease } }>(`${WERKER_API}/renew`, body({ lease: leaseSchema }, ['lease']), async (req, reply) =>
+    fenced(reply, () => store.renew(req.body.lease, deps.leaseMs)),
+  );
+
+  app.post<{ Body: { lease: Lease; requires: string[]; reason: string } }>(
+    `${WERKER_API}/hand-back`,
+    body({ lease: leaseSchema, requires: { type: 'array', items: { type: 'string' } }, reason: { type: 'string' } }, ['lease', 'requires', 'reason']),
+    async (req, reply) =>
+      fenced(reply, () => store.handBack(req.body.lease, req.body.requires, req.body.reason), () => alreadyEnded(store, req.body.lease, ['HANDED_BACK'])),
+  );
+
+  app.put<{ Body: { lease: Lease; stages: StageRecord[] } }>(
+    `${WERKER_API}/stages`,
+    body({ lease: leaseSchema, stages: { type: 'array', items: stageSchema } }, ['lease', 'stages']),
+    async (req, reply) => fenced(reply, () => store.putStages(req.body.lease, req.body.stages)),
+  );
+
+  app.post<{ Body: { lease: Lease; stage: StageRecord } }>(
+    `${WERKER_API}/stage`,
+    body({ lease: leaseSchema, stage: stageSchema }, ['lease', 'stage']),
+    async (req, reply) => fenced(reply, () => store.updateStage(req.body.lease, req.body.stage)),
+  );
+
+  app.post<{ Body: { lease: Lease; chunks: WireLogChunk[] } }>(
+    `${WERKER_API}/logs`,
+    {
+      bodyLimit: LOGS_BODY_LIMIT,
+      schema: {
+        body: {
+          type: 'object',
+          required: ['lease', 'chunks'],
+          properties: {
+            lease: leaseSchema,
+            chunks: {
+              type: 'array',
+              items: {
+                type: 'object',
+                required: ['seq', 'stageOrdinal', 'offset', 'data'],
+                properties: { seq: { type: 'integer', minimum: 0 }, stageOrdinal: { type: 'integer' }, offset: { type: 'integer', minimum: 0 }, data: { type: 'string' } },
+              },
+            },
+          },
+        },
+      },
+    },
+    async (req, reply) => fenced(reply, () => store.appendLogs(req.body.lease, req.body.chunks.map(chunkFromWire))),
+  );
+
+  app.post<{ Body: { lease: Lease; state: BuildResultState; reason: string | null } }>(
+    `${WERKER_API}/finish`,
+    body(
+      {
+        lease: leaseSchema,
+        state: { type: 'string', enum: ['PASSED', 'FAILED', 'CANCELLED', 'FAILED_PRESTART', 'SKIPPED'] },
+        reason: { type: ['string', 'null'] },
+      },
+      ['lease', 'state'],
+    ),
+    async (req, reply) =>
+      fenced(
+        reply,
+        () => store.finish(req.body.lease, req.body.state, req.body.reason ?? null),
+        () => alreadyEnded(store, req.body.lease, [req.body.state]),
+      ),
+  );
+}
+
+/** Run a lease-fenced write; a lost lease is 409 unless `repeat` says this very request already took effect. */
+async function fenced<T>(reply: FastifyReply, write: () => Promise<T>, repeat?: () => Promise<boolean>): Promise<T | { ok: true }> {
+  try {
+    const result = await write();
+    return result === undefined ? { ok: true } : result;
+  } catch (err) {
+    if (!(err instanceof LeaseLostError)) throw err;
+    if (repeat && (await repeat())) return { ok: true };
+    return reply.code(409).send({ error: 'lease_lost', reason: err.message });
+  }
+}
+
+async function alreadyEnded(store: Store, lease: Lease, states: AttemptState[]): Promise<boolean> {
+  const outcome = await store.attemptOutcome(lease);
+  return outcome !== null && states.includes(outcome);
+}

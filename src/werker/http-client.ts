@@ -1,0 +1,180 @@
+/**
+ * `WerkerServerClient` over HTTP(S), for `ocelot werker` on another machine (docs/werker-protocol.md).
+ *
+ * A werker must ride out a server restart or a proxy hiccup without failing its builds, so calls that are safe
+ * to repeat are retried on connection errors and 5xx answers, with exponential backoff and full jitter (many
+ * werkers reconnecting to a restarted server should not arrive in lockstep). Every call is safe to repeat but
+ * `claim`: renew, stages and logs are idempotent, and the server answers a repeated finish or hand-back of the
+ * same lease as a success. A claim is never retried here: if its answer was lost, the werker's slot loop claims
+ * again and the orphaned lease expires on the server like any other.
+ *
+ * 409 `lease_lost` becomes LeaseLostError; 401 is not retried (a revoked token does not heal by waiting).
+ */
+import {
+  LeaseLostError,
+  MAX_CLAIM_WAIT_MS,
+  WERKER_API,
+  chunkToWire,
+  type BuildResultState,
+  type ClaimedBuild,
+  type Lease,
+  type LogChunk,
+  type RenewResult,
+  type StageRecord,
+  type WerkerInfo,
+  type WerkerServerClient,
+} from './protocol.js';
+
+export interface HttpWerkerClientOptions {
+  /** Base URL of the server (or of the proxy in front of the replicas), e.g. https://ci.example.com */
+  server: string;
+  token: string;
+  /** How long a retried call keeps trying before it gives up (default 60 s: longer than a server restart). */
+  retryForMs?: number;
+  /** How long renew keeps trying (default 5 s): the lease keeper calls again anyway and decides when to give up. */
+  renewRetryForMs?: number;
+  /** Timeout of one request, claims excepted (default 20 s). */
+  requestTimeoutMs?: number;
+  retryInitialMs?: number;
+  retryMaxMs?: number;
+  log?: (msg: string) => void;
+}
+
+/** The server answered, with a status that is not worth retrying. */
+export class WerkerProtocolError extends Error {
+  override name = 'WerkerProtocolError';
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+interface CallOptions {
+  retryForMs: number;
+  timeoutMs: number;
+  signal?: AbortSignal;
+}
+
+export class HttpWerkerClient implements WerkerServerClient {
+  private readonly base: string;
+  private readonly o: Required<Omit<HttpWerkerClientOptions, 'log'>> & Pick<HttpWerkerClientOptions, 'log'>;
+
+  constructor(opts: HttpWerkerClientOptions) {
+    this.base = opts.server.replace(/\/+$/, '');
+    this.o = {
+      retryForMs: 60_000,
+      renewRetryForMs: 5_000,
+      requestTimeoutMs: 20_000,
+      retryInitialMs: 200,
+      retryMaxMs: 5_000,
+      ...opts,
+    };
+  }
+
+  async register(werker: WerkerInfo): Promise<void> {
+    await this.call('POST', 'register', { werker }, this.retried());
+  }
+
+  async claim(werker: WerkerInfo, waitMs: number, signal: AbortSignal): Promise<ClaimedBuild | null> {
+    const wait = Math.min(Math.max(0, waitMs), MAX_CLAIM_WAIT_MS);
+    try {
+      // The server answers by `wait`; the margin covers a slow claim transaction and the network.
+      const answer = await this.call<{ claim: ClaimedBuild }>('POST', 'claim', { werker, waitMs: wait }, { retryForMs: 0, timeoutMs: wait + 15_000, signal });
+      return answer?.claim ?? null;
+    } catch (err) {
+      if (signal.aborted) return null;
+      throw err;
+    }
+  }
+
+  async renew(lease: Lease): Promise<RenewResult> {
+    const answer = await this.call<RenewResult>('POST', 'renew', { lease }, { retryForMs: this.o.renewRetryForMs, timeoutMs: this.o.requestTimeoutMs });
+    if (!answer) throw new WerkerProtocolError(204, 'renew: empty answer from the server');
+    return answer;
+  }
+
+  async handBack(lease: Lease, requires: string[], reason: string): Promise<void> {
+    await this.call('POST', 'hand-back', { lease, requires, reason }, this.retried());
+  }
+
+  async putStages(lease: Lease, stages: StageRecord[]): Promise<void> {
+    await this.call('PUT', 'stages', { lease, stages }, this.retried());
+  }
+
+  async updateStage(lease: Lease, stage: StageRecord): Promise<void> {
+    await this.call('POST', 'stage', { lease, stage }, this.retried());
+  }
+
+  async appendLogs(lease: Lease, chunks: LogChunk[]): Promise<void> {
+    if (chunks.length === 0) return;
+    await this.call('POST', 'logs', { lease, chunks: chunks.map(chunkToWire) }, this.retried());
+  }
+
+  async finish(lease: Lease, state: BuildResultState, reason: string | null): Promise<void> {
+    await this.call('POST', 'finish', { lease, state, reason }, this.retried());
+  }
+
+  private retried(): CallOptions {
+    return { retryForMs: this.o.retryForMs, timeoutMs: this.o.requestTimeoutMs };
+  }
+
+  /** One protocol call: JSON in, JSON (or 204 → null) out, retried on transient failures within the budget. */
+  private async call<T>(method: string, route: string, body: unknown, opts: CallOptions): Promise<T | null> {
+    const url = `${this.base}${WERKER_API}/${route}`;
+    const giveUpAt = Date.now() + opts.retryForMs;
+    let delay = this.o.retryInitialMs;
+    for (let tries = 1; ; tries++) {
+      let transient: string;
+      try {
+        const signal = opts.signal ? AbortSignal.any([opts.signal, AbortSignal.timeout(opts.timeoutMs)]) : AbortSignal.timeout(opts.timeoutMs);
+        const res = await fetch(url, {
+          method,
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${this.o.token}` },
+          body: JSON.stringify(body),
+          signal,
+        });
+        if (res.status === 204) return null;
+        if (res.ok) return (await res.json()) as T;
+        const answer = await res.json().catch(() => ({}) as { error?: string; reason?: string });
+        const reason = (answer as { reason?: string }).reason ?? res.statusText;
+        if (res.status === 409 && (answer as { error?: string }).error === 'lease_lost') throw new LeaseLostError(reason);
+        if (res.status === 401) throw new WerkerProtocolError(401, `the server refused the werker token (${reason})`);
+        if (res.status < 500) throw new WerkerProtocolError(res.status, `${route}: ${res.status} ${reason}`);
+        transient = `${res.status} ${reason}`;
+      } catch (err) {
+        if (err instanceof LeaseLostError || err instanceof WerkerProtocolError) throw err;
+        if (opts.signal?.aborted) throw err;
+        transient = describe(err);
+      }
+      const left = giveUpAt - Date.now();
+      if (left <= 0) throw new Error(`${route}: server at ${this.base} not answering after ${tries} tries: ${transient}`);
+      // Full jitter: a random wait up to the current step, so a fleet of werkers spreads its reconnects.
+      const wait = Math.min(left, Math.random() * delay);
+      if (tries === 1 || tries % 10 === 0) this.o.log?.(`werker protocol: ${route} failed (${transient}); retrying`);
+      await sleep(wait, opts.signal);
+      delay = Math.min(this.o.retryMaxMs, delay * 2);
+    }
+  }
+}
+
+function describe(err: unknown): string {
+  if (err instanceof Error) {
+    const cause = err.cause instanceof Error ? `: ${(err.cause as Error & { code?: string }).code ?? err.cause.message}` : '';
+    return `${err.name === 'TimeoutError' ? 'timed out' : err.message}${cause}`;
+  }
+  return String(err);
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const t = setTimeout(done, ms);
+    function done() {
+      clearTimeout(t);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    }
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}
