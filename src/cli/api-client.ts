@@ -1,7 +1,7 @@
 /**
  * The CLI's only way to the server: the versioned REST API. OCELOT_SERVER and OCELOT_TOKEN configure it.
  */
-import type { AttemptView, BuildView, StageView } from '../server/views.js';
+import type { AttemptView, BuildView, StageView, WerkerTokenView, WerkerView } from '../server/views.js';
 
 export class ApiError extends Error {
   constructor(
@@ -79,7 +79,16 @@ export class ApiClient {
     return this.json<{ build: BuildView }>('POST', `/api/v1/builds/${id}/cancel`, { reason });
   }
   werkers() {
-    return this.json<{ werkers: unknown[] }>('GET', '/api/v1/werkers');
+    return this.json<{ werkers: WerkerView[] }>('GET', '/api/v1/werkers');
+  }
+  createWerkerToken(name: string) {
+    return this.json<{ id: number; name: string; token: string }>('POST', '/api/v1/werker-tokens', { name });
+  }
+  listWerkerTokens() {
+    return this.json<{ tokens: WerkerTokenView[] }>('GET', '/api/v1/werker-tokens');
+  }
+  revokeWerkerToken(idOrName: string) {
+    return this.json<{ revoked: WerkerTokenView[] }>('DELETE', `/api/v1/werker-tokens/${encodeURIComponent(idOrName)}`);
   }
   /** The raw log as a byte stream; with follow, it ends when the build does. */
   async logs(id: number, opts: { follow?: boolean; attempt?: number }): Promise<ReadableStream<Uint8Array>> {

@@ -14,6 +14,10 @@ import { killCommand } from './commands/kill.js';
 import { validateCommand } from './commands/validate.js';
 import { runCommand } from './commands/run.js';
 import { upCommand } from './commands/up.js';
+import { serverCommand } from './commands/server.js';
+import { werkerCommand } from './commands/werker.js';
+import { werkerTokenCreate, werkerTokenList, werkerTokenRevoke } from './commands/werker-token.js';
+import { werkersCommand } from './commands/werkers.js';
 
 const program = new Command();
 program.name('ocelot').description('Ocelot CI: webhooks in, ocelot.yml stages out, every stage recorded.').version(VERSION, '-V, --version');
@@ -33,6 +37,42 @@ program
   .option('--drain <seconds>', 'on SIGTERM, how long running builds may finish before being handed back', '10')
   .option('--private-reads', 'require the admin token for reads too')
   .action(upCommand);
+
+program
+  .command('server')
+  .description('run the server alone, werkers elsewhere (distributed mode; several replicas may share one PostgreSQL)')
+  .option('--database <url>', 'postgres://user@host/db (env OCELOT_DATABASE_URL)', process.env.OCELOT_DATABASE_URL)
+  .option('--port <port>', 'HTTP port (env OCELOT_PORT)', process.env.OCELOT_PORT ?? '8088')
+  .option('--host <host>', 'listen address (env OCELOT_HOST)', process.env.OCELOT_HOST ?? '0.0.0.0')
+  .option('--data-dir <dir>', 'where generated secrets are kept when OCELOT_WEBHOOK_SECRET / OCELOT_ADMIN_TOKEN are unset (env OCELOT_DATA_DIR)', process.env.OCELOT_DATA_DIR ?? '.ocelot-data')
+  .option('--private-reads', 'require the admin token for reads too')
+  .action(serverCommand);
+
+program
+  .command('werker')
+  .description('run builds for a server elsewhere, over its HTTP werker protocol')
+  .option('--server <url>', 'the server (or the proxy in front of the replicas) (env OCELOT_SERVER)', process.env.OCELOT_SERVER)
+  .option('--token <token>', 'a werker token from ocelot werker-token create (env OCELOT_WERKER_TOKEN)', process.env.OCELOT_WERKER_TOKEN)
+  .option('--tags <list>', 'werker tags for machineTag routing, comma separated (env OCELOT_TAGS)', process.env.OCELOT_TAGS ?? '')
+  .option('--slots <n>', 'builds run at once (env OCELOT_SLOTS)', process.env.OCELOT_SLOTS ?? '2')
+  .option('--name <name>', 'shown in ocelot werkers and lost-werker reasons (default: the host name)')
+  .option('--work-dir <dir>', 'workspaces and log spools (env OCELOT_WORK_DIR)', process.env.OCELOT_WORK_DIR ?? '.ocelot-werker')
+  .option('--no-host-builds', 'refuse pipelines without image (they would run on this machine)')
+  .option('--no-docker', 'do not use a Docker engine even if one answers')
+  .option('--keep-containers', 'leave build containers for debugging')
+  .option('--drain <seconds>', 'on SIGTERM, how long running builds may finish before being handed back', '10')
+  .action(werkerCommand);
+
+const token = program.command('werker-token').description('issue and revoke werker tokens (needs the admin token in OCELOT_TOKEN)');
+token.command('create').argument('<name>').description('issue a token; it is printed once').option('--json', 'machine-readable output').action(werkerTokenCreate);
+token.command('list').description('tokens with their state (never the tokens themselves)').option('--json', 'machine-readable output').action(werkerTokenList);
+token.command('revoke').argument('<id|name>').description('revoke a token; werkers using it are refused at once').option('--json', 'machine-readable output').action(werkerTokenRevoke);
+
+program
+  .command('werkers')
+  .description('werkers with tags, slots, version, last seen and current builds')
+  .option('--json', 'machine-readable output')
+  .action(werkersCommand);
 
 program
   .command('status')

@@ -9,7 +9,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { buildApp } from '../server/app.js';
+import { serve } from './serve.js';
 import { createStore } from '../store/index.js';
 import type { Store } from '../store/store.js';
 import { attemptLogPath } from '../store/log-files.js';
@@ -19,7 +19,7 @@ import { Werker, type RuntimeProvider } from '../werker/werker.js';
 import { createHostRuntime } from '../runtimes/host/index.js';
 import { dockerProvider, type DockerProvider } from './docker-provider.js';
 import type { Runtime } from '../runtimes/runtime.js';
-import { randomUUID } from 'node:crypto';
+import { stableWerkerId } from './werker-id.js';
 import { VERSION } from '../version.js';
 
 export interface UpOptions {
@@ -87,22 +87,22 @@ export async function startUp(opts: UpOptions, log: (msg: string) => void = cons
   const recovered = await store.expireLeases(Number.MAX_SAFE_INTEGER);
   for (const r of recovered) log(`recovered build ${r.buildId} (attempt ${r.attempt} was interrupted): ${r.action}`);
 
-  let ready = false;
   let werker: Werker | undefined;
-  const app = await buildApp({
+  const server = await serve({
     store,
-    version: VERSION,
+    port: opts.port,
+    host: opts.host,
     webhookSecret: secrets.webhookSecret,
     adminToken: secrets.adminToken,
-    maxWebhookBytes: DEFAULTS.maxWebhookBytes,
+    leaseMs: opts.leaseMs,
     maxAttempts: opts.maxAttempts,
     privateReads: opts.privateReads,
-    ready: () => ready,
-    werkers: async () => (werker ? [{ ...werker.info(), embedded: true, running: werker.current() }] : []),
+    log,
   });
+  const { app, url } = server;
 
   // A stable werker id, so containers of a previous run of this data dir are recognized and swept.
-  const werkerId = stableWerkerId(dataDir);
+  const werkerId = stableWerkerId(dataDir, 'embedded');
   const runtimes: Record<string, RuntimeProvider> = {};
   if (opts.allowHost) runtimes.host = { runtime: createHostRuntime() };
   let docker: DockerProvider | undefined;
@@ -142,18 +142,8 @@ export async function startUp(opts: UpOptions, log: (msg: string) => void = cons
   werker = theWerker;
   if (opts.pauseWerker) theWerker.pause(true);
 
-  // Leases of builds that lost their runner (a stuck process, a crash in a slot) are recovered while we run too.
-  const reaper = setInterval(() => {
-    store.expireLeases().catch((err) => log(`lease expiry check failed: ${String(err)}`));
-  }, Math.max(1_000, Math.floor(opts.leaseMs / 3)));
-  reaper.unref();
-
-  await app.listen({ port: opts.port, host: opts.host });
-  const address = app.server.address();
-  const port = typeof address === 'object' && address ? address.port : opts.port;
-  const url = `http://${opts.host === '0.0.0.0' ? '127.0.0.1' : opts.host}:${port}`;
   await theWerker.start();
-  ready = true;
+  server.setReady(true);
 
   if (!opts.quiet) {
     log(`ocelot ${VERSION} up at ${url} (data in ${dataDir})`);
@@ -167,26 +157,12 @@ export async function startUp(opts: UpOptions, log: (msg: string) => void = cons
   let stopping: Promise<void> | undefined;
   const stop = () =>
     (stopping ??= (async () => {
-      ready = false;
-      clearInterval(reaper);
+      server.setReady(false);
       await theWerker.stop(opts.drainMs);
-      await app.close();
+      await server.close();
       await store.close();
     })());
   return { app, store, werker: theWerker, url, webhookSecret: secrets.webhookSecret, adminToken: secrets.adminToken, stop };
-}
-
-function stableWerkerId(dataDir: string): string {
-  const file = path.join(dataDir, 'werker-id');
-  try {
-    const id = fs.readFileSync(file, 'utf8').trim();
-    if (id) return id;
-  } catch {
-    /* first start */
-  }
-  const id = `embedded-${randomUUID()}`;
-  fs.writeFileSync(file, `${id}\n`);
-  return id;
 }
 
 /** Docker when the engine answers, else the host (only when the operator asked for that fallback). */

@@ -1,0 +1,53 @@
+import os from 'node:os';
+import { startRemoteWerker } from '../../embedded/remote-werker.js';
+import { DEFAULTS, intFrom } from '../../config/config.js';
+import { UsageError } from '../resolve.js';
+
+/** `ocelot werker --server URL --token T`: a werker on this machine for a server elsewhere. */
+export async function werkerCommand(flags: {
+  server?: string;
+  token?: string;
+  tags: string;
+  slots: string;
+  name?: string;
+  workDir: string;
+  hostBuilds: boolean;
+  docker: boolean;
+  keepContainers?: boolean;
+  drain: string;
+}): Promise<void> {
+  if (!flags.server) throw new UsageError('give the server: --server https://ci.example.com (or env OCELOT_SERVER)');
+  if (!flags.token) throw new UsageError('give a werker token: --token <token> (or env OCELOT_WERKER_TOKEN); an admin creates one with ocelot werker-token create <name>');
+  const num = (v: string | undefined, fallback: number, what: string) => {
+    try {
+      return intFrom(v, fallback, what);
+    } catch (err) {
+      throw new UsageError((err as Error).message);
+    }
+  };
+  const running = await startRemoteWerker({
+    server: flags.server,
+    token: flags.token,
+    name: flags.name || os.hostname(),
+    tags: flags.tags.split(',').map((t) => t.trim()).filter(Boolean),
+    slots: Math.max(1, num(flags.slots, DEFAULTS.slots, '--slots')),
+    workDir: flags.workDir,
+    allowHost: flags.hostBuilds,
+    docker: flags.docker,
+    keepContainers: Boolean(flags.keepContainers),
+    leaseMs: num(process.env.OCELOT_LEASE_MS, DEFAULTS.leaseMs, 'OCELOT_LEASE_MS'),
+    drainMs: num(flags.drain, 10, '--drain') * 1000,
+  });
+  const shutdown = (signal: string) => {
+    console.log(`${signal}: no new builds; running ones get the drain time, then go back to the queue`);
+    running.stop().then(
+      () => process.exit(0),
+      (err) => {
+        console.error(`shutdown failed: ${String(err)}`);
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGTERM', () => shutdown('SIGTERM'));
+  process.once('SIGINT', () => shutdown('SIGINT'));
+}

@@ -1,0 +1,97 @@
+/**
+ * `ocelot werker`: a werker on its own machine, talking to the server only over the HTTP werker protocol. The
+ * same Werker as `ocelot up`'s, with the HTTP client, and hand-back (not fail) for builds it cannot run, since
+ * another werker may have the tag or runtime this one lacks.
+ *
+ * Everything it keeps is under the work dir and disposable: workspaces, and log spools
+ * (`<work-dir>/spool/<build>/<attempt>.log`) that hold a build's output until the server has acknowledged it.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { HttpWerkerClient } from '../werker/http-client.js';
+import { Werker, type RuntimeProvider } from '../werker/werker.js';
+import { createHostRuntime } from '../runtimes/host/index.js';
+import { VERSION } from '../version.js';
+import { dockerProvider, type DockerProvider } from './docker-provider.js';
+import { stableWerkerId } from './werker-id.js';
+
+export interface RemoteWerkerOptions {
+  server: string;
+  token: string;
+  name?: string;
+  tags: string[];
+  slots: number;
+  workDir: string;
+  /** Run pipelines without `image` on this machine's shell. */
+  allowHost: boolean;
+  /** Use Docker for pipelines with `image` when an engine answers. */
+  docker: boolean;
+  keepContainers: boolean;
+  /** Must match the server's lease (OCELOT_LEASE_MS): the werker renews every third of it. */
+  leaseMs: number;
+  drainMs: number;
+}
+
+export interface RunningWerker {
+  werker: Werker;
+  stop(): Promise<void>;
+}
+
+export async function startRemoteWerker(opts: RemoteWerkerOptions, log: (msg: string) => void = console.log): Promise<RunningWerker> {
+  const root = path.resolve(opts.workDir);
+  const workspaces = path.join(root, 'workspaces');
+  const spool = path.join(root, 'spool');
+  // Leftovers of an earlier run: their builds were lost with it and are recovered by the server.
+  fs.rmSync(workspaces, { recursive: true, force: true });
+  fs.rmSync(spool, { recursive: true, force: true });
+  fs.mkdirSync(workspaces, { recursive: true });
+  fs.mkdirSync(spool, { recursive: true });
+
+  const id = stableWerkerId(root, 'werker');
+  const name = opts.name ?? os.hostname();
+  let werker: Werker | undefined;
+  const runtimes: Record<string, RuntimeProvider> = {};
+  if (opts.allowHost) runtimes.host = { runtime: createHostRuntime() };
+  let docker: DockerProvider | undefined;
+  if (opts.docker) {
+    docker = await dockerProvider({
+      werkerId: id,
+      keepContainers: opts.keepContainers,
+      isRunning: (buildId, attempt) => werker?.isRunning(buildId, attempt) ?? false,
+      log,
+    });
+    runtimes.docker = docker;
+  }
+
+  const theWerker = new Werker({
+    id,
+    name,
+    client: new HttpWerkerClient({ server: opts.server, token: opts.token, log }),
+    tags: opts.tags,
+    slots: opts.slots,
+    version: VERSION,
+    runtimes,
+    whenUnsupported: 'hand-back',
+    spoolPath: (build, attempt) => path.join(spool, String(build), `${attempt}.log`),
+    workDir: workspaces,
+    leaseMs: opts.leaseMs,
+    afterBuild: async () => {
+      // The server has every chunk of a finished build: its spool can go. Running builds keep theirs.
+      const running = new Set((werker?.current() ?? []).map(String));
+      for (const dir of fs.readdirSync(spool)) if (!running.has(dir)) fs.rmSync(path.join(spool, dir), { recursive: true, force: true });
+      await docker?.sweep();
+    },
+    log,
+  });
+  werker = theWerker;
+  await theWerker.start();
+  const info = theWerker.info();
+  log(
+    `ocelot ${VERSION} werker ${name} (${id}) serving ${opts.server}: ${opts.slots} slot(s), runtimes [${info.runtimes.join(', ')}]` +
+      `${opts.tags.length ? `, tags [${opts.tags.join(', ')}]` : ''}, work dir ${root}`,
+  );
+
+  let stopping: Promise<void> | undefined;
+  return { werker: theWerker, stop: () => (stopping ??= theWerker.stop(opts.drainMs)) };
+}
