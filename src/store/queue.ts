@@ -26,7 +26,7 @@ import { getBuild } from './builds.js';
 import { parseJsonArray, toAttemptRow } from './rows.js';
 
 /** How many queued builds one claim reads per round trip before it moves further down the queue. */
-const CLAIM_BATCH = 32;
+const CLAIM_BATCH = 100;
 
 /** Labels a werker offers: `tag:<t>` per tag, `runtime:<r>` per runtime it can run right now. */
 export function werkerLabels(werker: WerkerInfo): Set<string> {
