@@ -27,7 +27,13 @@ export async function openPostgres(url: string): Promise<StoreDialect> {
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   const bus = new WakeupBus();
   const listener = new Listener(url, bus);
-  await listener.start();
+  try {
+    await listener.start();
+  } catch (err) {
+    // Unreachable or refusing server: say where, and leave no pool behind to keep the process alive.
+    await db.destroy().catch(() => {});
+    throw new Error(`cannot connect to PostgreSQL at ${redact(url)}: ${(err as Error).message}`, { cause: err });
+  }
 
   return {
     kind: 'postgres',
@@ -124,5 +130,16 @@ class Listener {
     const client = this.client;
     this.client = null;
     if (client) await client.end().catch(() => {});
+  }
+}
+
+/** The URL without its password, for error messages. */
+function redact(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return 'the configured URL';
   }
 }

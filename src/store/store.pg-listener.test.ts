@@ -47,3 +47,9 @@ it('re-listens after the LISTEN connection is killed', async () => {
     await writer.close();
   }
 });
+
+it('names the server it could not reach, without the password', async () => {
+  await expect(createStore({ url: 'postgres://postgres:hunter2@127.0.0.1:1/nope' })).rejects.toThrow(
+    /cannot connect to PostgreSQL at postgres:\/\/postgres:\*\*\*@127\.0\.0\.1:1\/nope/,
+  );
+});
