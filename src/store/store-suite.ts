@@ -364,6 +364,27 @@ export function storeSuite(h: Harness): void {
       expect((await s.findRepo('acme/app'))?.cloneUrl).toBe('https://new.example/acme/app.git');
     });
 
+    it('werker tokens and the werker directory', async () => {
+      const s = await open();
+      const t = await s.createWerkerToken('mac-mini');
+      expect(t.token).toMatch(/^ocw_/);
+      expect(await s.checkWerkerToken(t.token)).toBe(true);
+      expect(await s.checkWerkerToken('ocw_nope')).toBe(false);
+      await expect(s.createWerkerToken('mac-mini')).rejects.toThrow(/exists already/);
+      const revoked = await s.revokeWerkerToken('mac-mini');
+      expect(revoked.map((r) => r.id)).toEqual([t.id]);
+      expect(await s.checkWerkerToken(t.token)).toBe(false);
+      expect((await s.listWerkerTokens())[0]!.revokedAt).not.toBeNull();
+
+      const { build, claim, werker: w } = await runningBuild(s);
+      const listed = (await s.listWerkers()).find((x) => x.id === w.id)!;
+      expect(listed).toMatchObject({ name: w.name, tags: [], runtimes: ['host'], running: [build.id] });
+      expect(await s.attemptOutcome(claim.lease)).toBe('RUNNING');
+      await s.finish(claim.lease, 'PASSED', null);
+      expect(await s.attemptOutcome(claim.lease)).toBe('PASSED');
+      expect(await s.attemptOutcome({ ...claim.lease, token: 'other' })).toBeNull();
+    });
+
     it('gives the previous successful commit of the same branch', async () => {
       const s = await open();
       const ok = await runningBuild(s);
