@@ -5,8 +5,9 @@
  * to repeat are retried on connection errors and 5xx answers, with exponential backoff and full jitter (many
  * werkers reconnecting to a restarted server should not arrive in lockstep). Every call is safe to repeat but
  * `claim`: renew, stages and logs are idempotent, and the server answers a repeated finish or hand-back of the
- * same lease as a success. A claim is never retried here: if its answer was lost, the werker's slot loop claims
- * again and the orphaned lease expires on the server like any other.
+ * same lease as a success. A claim is never retried here (the werker's slot loop claims again); it runs on its
+ * own connection (long-poll.ts) so that giving up on it closes that connection and the server hands back a
+ * claim it could no longer deliver.
  *
  * 409 `lease_lost` becomes LeaseLostError; 401 is not retried (a revoked token does not heal by waiting).
  */
@@ -24,6 +25,7 @@ import {
   type WerkerInfo,
   type WerkerServerClient,
 } from './protocol.js';
+import { postOnOwnConnection, type LongPollAnswer } from './long-poll.js';
 
 export interface HttpWerkerClientOptions {
   /** Base URL of the server (or of the proxy in front of the replicas), e.g. https://ci.example.com */
@@ -79,14 +81,19 @@ export class HttpWerkerClient implements WerkerServerClient {
 
   async claim(werker: WerkerInfo, waitMs: number, signal: AbortSignal): Promise<ClaimedBuild | null> {
     const wait = Math.min(Math.max(0, waitMs), MAX_CLAIM_WAIT_MS);
+    let answer: LongPollAnswer;
     try {
       // The server answers by `wait`; the margin covers a slow claim transaction and the network.
-      const answer = await this.call<{ claim: ClaimedBuild }>('POST', 'claim', { werker, waitMs: wait }, { retryForMs: 0, timeoutMs: wait + 15_000, signal });
-      return answer?.claim ?? null;
+      answer = await postOnOwnConnection(`${this.base}${WERKER_API}/claim`, this.o.token, { werker, waitMs: wait }, signal, wait + 15_000);
     } catch (err) {
       if (signal.aborted) return null;
-      throw err;
+      throw new Error(`claim: server at ${this.base} not answering: ${describe(err)}`);
     }
+    if (answer.status === 204) return null;
+    if (answer.status === 200) return (answer.body as { claim: ClaimedBuild }).claim;
+    const reason = (answer.body as { reason?: string } | null)?.reason ?? `status ${answer.status}`;
+    if (answer.status === 401) throw new WerkerProtocolError(401, `the server refused the werker token (${reason})`);
+    throw new WerkerProtocolError(answer.status, `claim: ${answer.status} ${reason}`);
   }
 
   async renew(lease: Lease): Promise<RenewResult> {

@@ -1,0 +1,61 @@
+/**
+ * One JSON POST on its own connection, for the claim long-poll. Not fetch: when a fetch is aborted, Node's
+ * fetch may keep the socket open for reuse, so the server never learns the werker stopped waiting and can hand
+ * a build to nobody (it then sits until its lease expires and costs an attempt). Destroying a dedicated socket is
+ * a signal the server (and any proxy in between) does see: the server hands the claim straight back.
+ */
+import http from 'node:http';
+import https from 'node:https';
+
+export interface LongPollAnswer {
+  status: number;
+  body: unknown;
+}
+
+export function postOnOwnConnection(url: string, token: string, body: unknown, signal: AbortSignal, timeoutMs: number): Promise<LongPollAnswer> {
+  const target = new URL(url);
+  const send = target.protocol === 'https:' ? https.request : http.request;
+  const payload = Buffer.from(JSON.stringify(body));
+  return new Promise((resolve, reject) => {
+    const req = send(
+      target,
+      {
+        method: 'POST',
+        agent: false,
+        timeout: timeoutMs,
+        // keep-alive, although the socket is never reused: on a "Connection: close" request the server stops
+        // reading the socket and would not notice the werker hanging up.
+        headers: { 'content-type': 'application/json', 'content-length': payload.byteLength, connection: 'keep-alive', authorization: `Bearer ${token}` },
+      },
+      (res) => {
+        const parts: Buffer[] = [];
+        res.on('data', (d: Buffer) => parts.push(d));
+        res.on('error', reject);
+        res.on('end', () => {
+          const text = Buffer.concat(parts).toString('utf8');
+          let parsed: unknown = null;
+          try {
+            parsed = text ? JSON.parse(text) : null;
+          } catch {
+            parsed = { reason: text.slice(0, 200) };
+          }
+          resolve({ status: res.statusCode ?? 0, body: parsed });
+        });
+      },
+    );
+    // Hang up explicitly (not via the `signal` option), and the socket with it: that is the whole point.
+    const hangUp = () => {
+      const err = new Error('claim aborted');
+      err.name = 'AbortError';
+      req.destroy(err);
+      req.socket?.destroy();
+    };
+    if (signal.aborted) return hangUp();
+    signal.addEventListener('abort', hangUp, { once: true });
+    const settle = () => signal.removeEventListener('abort', hangUp);
+    req.on('close', settle);
+    req.on('timeout', () => req.destroy(new Error(`no answer in ${timeoutMs} ms`)));
+    req.on('error', reject);
+    req.end(payload);
+  });
+}
