@@ -33,6 +33,12 @@ export interface LogSpoolOptions {
   maxChunksPerCall?: number;
   /** Fallback poll interval when no file-change event arrives; default 50 ms. */
   pollMs?: number;
+  /**
+   * Minimum time between two tail passes while output streams; default 25 ms. Without it a fast writer would be
+   * chased in 4 KiB steps, turning a 100 MB log into 25,000 tiny chunks (and as many store rows). drain() does
+   * not wait for it.
+   */
+  minPassIntervalMs?: number;
   /** Retries of one failed onChunks call before giving up; default 10 (about half a minute of backoff). */
   maxRetries?: number;
   retryInitialMs?: number;
@@ -72,6 +78,8 @@ export class LogSpool {
   private requested = 0;
   private completed = 0;
   private pumping = false;
+  private lastPassAt = -Infinity;
+  private wakeUp: (() => void) | null = null;
   private failure: unknown = null;
   private waiters: Waiter[] = [];
   private closed = false;
@@ -85,6 +93,7 @@ export class LogSpool {
       maxChunkBytes: Math.min(Math.max(1, opts.maxChunkBytes ?? MAX_CHUNK_BYTES), MAX_CHUNK_BYTES),
       maxChunksPerCall: Math.max(1, opts.maxChunksPerCall ?? 16),
       pollMs: opts.pollMs ?? 50,
+      minPassIntervalMs: opts.minPassIntervalMs ?? 25,
       maxRetries: opts.maxRetries ?? 10,
       retryInitialMs: opts.retryInitialMs ?? 100,
       retryMaxMs: opts.retryMaxMs ?? 5000,
@@ -145,8 +154,9 @@ export class LogSpool {
     if (this.failure && !this.pumping) this.failure = null;
     return new Promise<void>((resolve, reject) => {
       const gen = this.kick();
-      if (this.completed >= gen) resolve();
-      else this.waiters.push({ gen, resolve, reject });
+      if (this.completed >= gen) return resolve();
+      this.waiters.push({ gen, resolve, reject });
+      this.wakeUp?.();
     });
   }
 
@@ -205,6 +215,9 @@ export class LogSpool {
     this.pumping = true;
     try {
       while (this.completed < this.requested) {
+        const wait = this.lastPassAt + this.opts.minPassIntervalMs - performance.now();
+        if (wait > 0 && this.waiters.length === 0) await this.pause(wait);
+        this.lastPassAt = performance.now();
         const gen = this.requested;
         await this.pass();
         this.completed = gen;
@@ -213,10 +226,26 @@ export class LogSpool {
     } catch (err) {
       this.failure = err;
       this.settle(() => true, err);
-      this.opts.onError?.(err);
+      try {
+        this.opts.onError?.(err);
+      } catch {
+        // a failing error reporter must not turn into an unhandled rejection
+      }
     } finally {
       this.pumping = false;
     }
+  }
+
+  /** The throttle between passes; a drain() cuts it short. */
+  private pause(ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.wakeUp = done;
+    }).finally(() => (this.wakeUp = null));
   }
 
   private settle(which: (w: Waiter) => boolean, err: unknown): void {
@@ -229,23 +258,34 @@ export class LogSpool {
     this.waiters = keep;
   }
 
-  /** Read everything appended so far and deliver it, batch by batch. */
+  /**
+   * Read everything appended so far and deliver it, batch by batch. Ends at the first read that reaches the end
+   * of the file, even if a busy writer has added more meanwhile: that is for the next (throttled) pass, so that
+   * a fast writer is collected in large chunks rather than chased in small ones.
+   */
   private async pass(): Promise<void> {
+    if (this.pending) await this.deliverPending();
     for (;;) {
-      const batch = this.pending ?? (await this.readBatch());
-      if (batch.length === 0) return;
-      this.pending = batch;
-      await this.deliver(batch);
-      this.pending = null;
+      const { batch, atEnd } = await this.readBatch();
+      if (batch.length > 0) {
+        this.pending = batch;
+        await this.deliverPending();
+      }
+      if (atEnd) return;
     }
   }
 
-  private async readBatch(): Promise<LogChunk[]> {
+  private async deliverPending(): Promise<void> {
+    await this.deliver(this.pending!);
+    this.pending = null;
+  }
+
+  private async readBatch(): Promise<{ batch: LogChunk[]; atEnd: boolean }> {
     const batch: LogChunk[] = [];
     while (batch.length < this.opts.maxChunksPerCall) {
       const want = Math.min(this.opts.maxChunkBytes, this.stageSpan().limit - this.readOffset);
       const n = await readAt(this.readFd, this.scratch, want, this.readOffset);
-      if (n === 0) break;
+      if (n === 0) return { batch, atEnd: true };
       // Look at the stage boundaries again AFTER the read: setStage() may have run meanwhile, and bytes past its
       // boundary (written by the next stage while we were reading) must not be credited to the previous one.
       const { stage, limit } = this.stageSpan();
@@ -258,9 +298,9 @@ export class LogSpool {
       }
       batch.push({ seq: this.nextSeq++, stageOrdinal: stage, offset: this.readOffset, data: Buffer.from(this.scratch.subarray(0, len)) });
       this.readOffset += len;
-      if (n < want) break; // reached the end of what is written
+      if (n < want) return { batch, atEnd: true }; // reached the end of what is written
     }
-    return batch;
+    return { batch, atEnd: false };
   }
 
   /** The stage of the byte at readOffset, and where that stage's bytes end (the next boundary). */
