@@ -71,7 +71,7 @@ describe('prepareWorkspace', () => {
     expect(await git(dir, 'rev-parse', '--is-shallow-repository')).toBe('false'); // depth 50 > 2 commits of history
     expect(await git(dir, 'rev-parse', 'origin/main')).toBe(repo.commits[1]);
     expect(await git(dir, 'remote', 'get-url', 'origin')).toBe(`${server.url}/repo.git`);
-    expect(log).toContain(`$ git -c gc.auto=0`);
+    expect(log).toContain(`$ git fetch --no-tags --no-recurse-submodules --depth=50 origin ${repo.commits[1]}:refs/remotes/origin/main\n`);
     expect(log).toContain(`HEAD is now at ${repo.commits[1]}`);
   });
 

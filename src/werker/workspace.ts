@@ -62,7 +62,7 @@ export async function prepareWorkspace(opts: PrepareWorkspaceOptions): Promise<{
   await fs.writeFile(gitConfig, baseConfig + originSection(opts.cloneUrl));
 
   const depthArg = depth > 0 ? [`--depth=${depth}`] : [];
-  const fetchFlags = ['-c', 'gc.auto=0', '-c', 'maintenance.auto=false', '-c', 'fetch.writeCommitGraph=false', 'fetch', '--no-tags', '--no-recurse-submodules'];
+  const fetchFlags = ['fetch', '--no-tags', '--no-recurse-submodules'];
   const branchRef = branch ? `+refs/heads/${branch}:refs/remotes/origin/${branch}` : null;
   let resolved: string | null = null;
 
@@ -94,7 +94,7 @@ export async function prepareWorkspace(opts: PrepareWorkspaceOptions): Promise<{
       );
     }
 
-    const co = await git(ctx, ['-c', 'advice.detachedHead=false', 'checkout', '-q', '--detach', resolved]);
+    const co = await git(ctx, ['checkout', '-q', '--detach', resolved]);
     if (co.code !== 0) throw fail('git checkout', co);
   } catch (err) {
     if (opts.signal.aborted) throw new WorkspaceError('cancelled while preparing the workspace');
