@@ -1,24 +1,23 @@
 import { startServer } from '../../embedded/server.js';
-import { DEFAULTS, intFrom } from '../../config/config.js';
+import { leaseMsFromEnv, maxAttemptsFromEnv } from '../../embedded/env-settings.js';
 import { UsageError } from '../resolve.js';
 
 /** `ocelot server --database <url>`: the server without a werker (distributed mode). */
 export async function serverCommand(flags: { database?: string; port: string; host: string; dataDir: string; privateReads?: boolean }): Promise<void> {
   if (!flags.database) throw new UsageError('give the database: --database postgres://user@host/db (or env OCELOT_DATABASE_URL)');
   const num = (v: string | undefined, fallback: number, what: string) => {
-    try {
-      return intFrom(v, fallback, what);
-    } catch (err) {
-      throw new UsageError((err as Error).message);
-    }
+    if (v === undefined || v === '') return fallback;
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 0) throw new UsageError(`${what} must be a whole number, got '${v}'`);
+    return n;
   };
   const running = await startServer({
     databaseUrl: flags.database,
-    port: num(flags.port, DEFAULTS.port, '--port'),
+    port: num(flags.port, 8088, '--port'),
     host: flags.host,
     dataDir: flags.dataDir,
-    leaseMs: num(process.env.OCELOT_LEASE_MS, DEFAULTS.leaseMs, 'OCELOT_LEASE_MS'),
-    maxAttempts: num(process.env.OCELOT_MAX_ATTEMPTS, DEFAULTS.maxAttempts, 'OCELOT_MAX_ATTEMPTS'),
+    leaseMs: leaseMsFromEnv(),
+    maxAttempts: maxAttemptsFromEnv(),
     privateReads: Boolean(flags.privateReads),
   });
   const shutdown = (signal: string) => {

@@ -1,6 +1,6 @@
 import os from 'node:os';
 import { startRemoteWerker } from '../../embedded/remote-werker.js';
-import { DEFAULTS, intFrom } from '../../config/config.js';
+import { leaseMsFromEnv, maxAttemptsFromEnv } from '../../embedded/env-settings.js';
 import { UsageError } from '../resolve.js';
 
 /** `ocelot werker --server URL --token T`: a werker on this machine for a server elsewhere. */
@@ -19,23 +19,22 @@ export async function werkerCommand(flags: {
   if (!flags.server) throw new UsageError('give the server: --server https://ci.example.com (or env OCELOT_SERVER)');
   if (!flags.token) throw new UsageError('give a werker token: --token <token> (or env OCELOT_WERKER_TOKEN); an admin creates one with ocelot werker-token create <name>');
   const num = (v: string | undefined, fallback: number, what: string) => {
-    try {
-      return intFrom(v, fallback, what);
-    } catch (err) {
-      throw new UsageError((err as Error).message);
-    }
+    if (v === undefined || v === '') return fallback;
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 0) throw new UsageError(`${what} must be a whole number, got '${v}'`);
+    return n;
   };
   const running = await startRemoteWerker({
     server: flags.server,
     token: flags.token,
     name: flags.name || os.hostname(),
     tags: flags.tags.split(',').map((t) => t.trim()).filter(Boolean),
-    slots: Math.max(1, num(flags.slots, DEFAULTS.slots, '--slots')),
+    slots: Math.max(1, num(flags.slots, 2, '--slots')),
     workDir: flags.workDir,
     allowHost: flags.hostBuilds,
     docker: flags.docker,
     keepContainers: Boolean(flags.keepContainers),
-    leaseMs: num(process.env.OCELOT_LEASE_MS, DEFAULTS.leaseMs, 'OCELOT_LEASE_MS'),
+    leaseMs: leaseMsFromEnv(),
     drainMs: num(flags.drain, 10, '--drain') * 1000,
   });
   const shutdown = (signal: string) => {
