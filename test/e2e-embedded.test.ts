@@ -4,6 +4,7 @@
  * --json output as the only window into the result.
  */
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
@@ -226,11 +227,38 @@ stages:
     const garbage = 'not json';
     const bad = await fetch(`${up.url}/hooks/github`, { method: 'POST', headers: githubDeliveryHeaders('push', garbage, SECRET), body: garbage });
     expect(bad.status).toBe(400);
+    // The server answers 413 as soon as Content-Length says too much, without reading the body; a client that
+    // is still sending sees the answer (and then a closed socket), as a forge would.
     const huge = 'x'.repeat(6 * 1024 * 1024);
-    const tooBig = await fetch(`${up.url}/hooks/github`, { method: 'POST', headers: githubDeliveryHeaders('push', huge, SECRET), body: huge });
+    const tooBig = await postRaw(`${up.url}/hooks/github`, githubDeliveryHeaders('push', huge, SECRET), huge);
     expect(tooBig.status).toBe(413);
+    expect(tooBig.body).toMatch(/larger/);
   });
 });
+
+/** Sends only the request head (announcing the body's length) and reads the answer: enough to see a 413. */
+function postRaw(url: string, headers: Record<string, string>, body: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const u = new URL(url);
+    const socket = net.connect(Number(u.port), u.hostname, () => {
+      const head = Object.entries({ ...headers, host: u.host, 'content-length': String(Buffer.byteLength(body)) })
+        .map(([k, v]) => `${k}: ${v}`)
+        .join('\r\n');
+      socket.write(`POST ${u.pathname} HTTP/1.1\r\n${head}\r\n\r\n`);
+    });
+    let text = '';
+    socket.on('data', (d) => {
+      text += d;
+      const m = /^HTTP\/1\.1 (\d+)[^]*?\r\n\r\n([^]*)$/.exec(text);
+      if (m && m[2]!.includes('}')) {
+        socket.destroy();
+        resolve({ status: Number(m[1]), body: m[2]! });
+      }
+    });
+    socket.on('error', reject);
+    setTimeout(() => reject(new Error(`no answer: ${text}`)), 5_000).unref();
+  });
+}
 
 function sleeping(): string[] {
   try {
