@@ -134,6 +134,7 @@ export async function startUp(opts: UpOptions, log: (msg: string) => void = cons
     runtimes,
     whenUnsupported: 'fail',
     spoolPath: (build, attempt) => attemptLogPath(logsDir, build, attempt),
+    spoolIsServerLog: true,
     workDir,
     leaseMs: opts.leaseMs,
     afterBuild: docker ? () => docker.sweep() : undefined,

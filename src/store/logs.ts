@@ -11,7 +11,7 @@
 import { promises as fs, constants as fsc } from 'node:fs';
 import path from 'node:path';
 import type { Kysely } from 'kysely';
-import type { Lease, LogChunk } from '../werker/protocol.js';
+import { chunkLength, type Lease, type LogChunk } from '../werker/protocol.js';
 import type { StoreDialect } from './dialect.js';
 import type { Database, LogChunksTable } from './schema.js';
 import type { StoredChunk } from './store.js';
@@ -46,6 +46,9 @@ export async function appendLogs(d: StoreDialect, logsDir: string | undefined, l
     }
     if (fresh.length === 0) return;
 
+    if (!logsDir && fresh.some((c) => c.length !== undefined)) {
+      throw new Error('index-only log chunks need a store that keeps logs in files (embedded mode)');
+    }
     if (logsDir) await writeToFile(attemptLogPath(logsDir, lease.buildId, lease.attempt), fresh);
     const now = Date.now();
     const values: LogChunksTable[] = fresh.map((c) => ({
@@ -54,7 +57,7 @@ export async function appendLogs(d: StoreDialect, logsDir: string | undefined, l
       seq: c.seq,
       stage_ordinal: c.stageOrdinal,
       byte_offset: c.offset,
-      length: c.data.byteLength,
+      length: chunkLength(c),
       data: logsDir ? null : Buffer.from(c.data.buffer, c.data.byteOffset, c.data.byteLength),
       created_at: now,
     }));
@@ -70,10 +73,13 @@ export async function appendLogs(d: StoreDialect, logsDir: string | undefined, l
 }
 
 async function writeToFile(file: string, chunks: LogChunk[]): Promise<void> {
-  const end = Math.max(...chunks.map((c) => c.offset + c.data.byteLength));
+  const end = Math.max(...chunks.map((c) => c.offset + chunkLength(c)));
   // The usual embedded case: the werker spooled it all already, and one stat says so.
   const existing = await fs.stat(file).catch(() => null);
   if (existing && existing.size >= end) return;
+  if (chunks.some((c) => c.length !== undefined)) {
+    throw new Error(`log file ${file} does not hold the bytes its index-only chunks point at`);
+  }
   await fs.mkdir(path.dirname(file), { recursive: true });
   // Not O_APPEND: chunks go to their own offsets, whatever order they arrive in.
   const fh = await fs.open(file, fsc.O_RDWR | fsc.O_CREAT, 0o644);

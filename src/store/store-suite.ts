@@ -660,6 +660,26 @@ export function storeSuite(h: Harness): void {
       expect(existsSync(file)).toBe(true);
     });
 
+    it('index-only chunks (embedded spool) index bytes already in the file and are refused when they are not', async () => {
+      const logsDir = path.join(tmp, 'logs');
+      const s = await open({ logsDir });
+      const { build, claim } = await runningBuild(s);
+      const file = attemptLogPath(logsDir, build.id, 1);
+      mkdirSync(path.dirname(file), { recursive: true });
+      writeFileSync(file, 'one\ntwo\n');
+      const empty = new Uint8Array(0);
+      await s.appendLogs(claim.lease, [
+        { seq: 0, stageOrdinal: 0, offset: 0, data: empty, length: 4 },
+        { seq: 1, stageOrdinal: 2, offset: 4, data: empty, length: 4 },
+      ]);
+      const read = await s.readLogs(build.id, 1, 0);
+      expect(read.map((c) => [c.seq, c.stageOrdinal])).toEqual([[0, 0], [1, 2]]);
+      expect(dec(read)).toBe('one\ntwo\n');
+      // An index pointing past what the file holds would hand readers a hole: refused.
+      await expect(s.appendLogs(claim.lease, [{ seq: 2, stageOrdinal: 2, offset: 8, data: empty, length: 10 }])).rejects.toThrow(/does not hold/);
+      expect((await s.readLogs(build.id, 1, 0)).length).toBe(2);
+    });
+
     it('lists builds by glob, account and hash prefix, newest first', async () => {
       const s = await open();
       const mk = (account: string, repo: string, commit?: string) =>

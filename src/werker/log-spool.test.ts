@@ -213,3 +213,35 @@ describe('LogSpool', () => {
     await spool.close(); // twice is fine
   });
 });
+
+describe('index-only spool (embedded: the spool is the store log file)', () => {
+  it('indexes a 1M-line stage by offsets alone: contiguous, gap-free, stage-attributed, nothing read back', async () => {
+    const chunks: LogChunk[] = [];
+    const spool = open(async (batch) => void chunks.push(...batch), { indexOnly: true });
+    spool.setStage(0);
+    spool.output(0).write('setup line\n');
+    spool.setStage(2);
+    const session = await hostSession();
+    const r = await session.runStage(stage(['seq 1 1000000'], spool.output(2)));
+    expect(r.state).toBe('PASSED');
+    await spool.drain();
+    const size = fs.statSync(spoolFile).size;
+    let offset = 0;
+    chunks.forEach((c, i) => {
+      expect(c.seq).toBe(i);
+      expect(c.data.byteLength).toBe(0);
+      expect(c.offset).toBe(offset);
+      expect(c.length).toBeGreaterThan(0);
+      expect(c.length).toBeLessThanOrEqual(MAX_CHUNK_BYTES);
+      offset += c.length!;
+    });
+    expect(offset).toBe(size);
+    // Stage attribution by the boundary: the first chunk is exactly the setup line.
+    expect(chunks[0]).toMatchObject({ stageOrdinal: 0, offset: 0, length: 'setup line\n'.length });
+    expect(chunks.slice(1).every((c) => c.stageOrdinal === 2)).toBe(true);
+    const text = fs.readFileSync(spoolFile, 'utf8').slice('setup line\n'.length);
+    const lines = text.trimEnd().split('\n');
+    expect(lines.length).toBe(1_000_000);
+    expect(lines[999_999]).toBe('1000000');
+  });
+});

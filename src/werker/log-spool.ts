@@ -19,6 +19,7 @@ import type { StageOutput } from '../runtimes/runtime.js';
 import { LeaseLostError, type LogChunk } from './protocol.js';
 
 export const MAX_CHUNK_BYTES = 256 * 1024;
+const EMPTY = new Uint8Array(0);
 
 export interface LogSpoolOptions {
   /** Deliver chunks (in seq order; the next call waits for this one). Throwing means "offer them again later". */
@@ -27,6 +28,11 @@ export interface LogSpoolOptions {
   onError?(err: unknown): void;
   /** Stage of the bytes written before the first setStage(); default 0. */
   initialStage?: number;
+  /**
+   * The reader of the chunks has this very file (embedded mode: the spool is the store's log file): send
+   * index-only chunks (offset + length), never reading the bytes back. Makes big logs cost what writing them costs.
+   */
+  indexOnly?: boolean;
   /** Upper bound of one chunk's data; default and maximum 256 KiB. */
   maxChunkBytes?: number;
   /** At most this many chunks per onChunks call; default 16 (4 MiB). */
@@ -60,7 +66,8 @@ interface Waiter {
 
 export class LogSpool {
   readonly path: string;
-  private readonly opts: Required<Omit<LogSpoolOptions, 'onError' | 'initialStage'>> & Pick<LogSpoolOptions, 'onError'>;
+  private readonly opts: Required<Omit<LogSpoolOptions, 'onError' | 'initialStage' | 'indexOnly'>> & Pick<LogSpoolOptions, 'onError'>;
+  private readonly indexOnly: boolean;
   private readonly writeFd: number;
   private readonly readFd: number;
   private readonly scratch: Buffer;
@@ -99,6 +106,7 @@ export class LogSpool {
       retryMaxMs: opts.retryMaxMs ?? 5000,
       isFatal: opts.isFatal ?? ((err) => err instanceof LeaseLostError),
     };
+    this.indexOnly = opts.indexOnly === true;
     fs.mkdirSync(path.dirname(filePath), { recursive: true });
     // 'a' = O_APPEND: every writer (children, Node) appends atomically at the end, whatever its own offset.
     this.writeFd = fs.openSync(filePath, 'a');
@@ -281,6 +289,7 @@ export class LogSpool {
   }
 
   private async readBatch(): Promise<{ batch: LogChunk[]; atEnd: boolean }> {
+    if (this.indexOnly) return this.indexBatch();
     const batch: LogChunk[] = [];
     while (batch.length < this.opts.maxChunksPerCall) {
       const want = Math.min(this.opts.maxChunkBytes, this.stageSpan().limit - this.readOffset);
@@ -301,6 +310,19 @@ export class LogSpool {
       if (n < want) return { batch, atEnd: true }; // reached the end of what is written
     }
     return { batch, atEnd: false };
+  }
+
+  /** Index-only: chunk what the file holds by its size alone; the bytes stay where they are. */
+  private indexBatch(): { batch: LogChunk[]; atEnd: boolean } {
+    const size = fs.fstatSync(this.readFd).size;
+    const batch: LogChunk[] = [];
+    while (batch.length < this.opts.maxChunksPerCall && this.readOffset < size) {
+      const { stage, limit } = this.stageSpan();
+      const length = Math.min(this.opts.maxChunkBytes, size - this.readOffset, limit - this.readOffset);
+      batch.push({ seq: this.nextSeq++, stageOrdinal: stage, offset: this.readOffset, data: EMPTY, length });
+      this.readOffset += length;
+    }
+    return { batch, atEnd: this.readOffset >= size };
   }
 
   /** The stage of the byte at readOffset, and where that stage's bytes end (the next boundary). */

@@ -55,7 +55,18 @@ export interface LogChunk {
   stageOrdinal: number;
   /** Offset of the chunk in the attempt's log stream. */
   offset: number;
+  /**
+   * The bytes. Left empty for an index-only chunk (`length` set): the embedded werker spools straight into the
+   * store's own log file, so only the index has to travel and nothing is read back or copied.
+   */
   data: Uint8Array;
+  /** Set only on index-only chunks: how many bytes at `offset` the chunk covers. */
+  length?: number;
+}
+
+/** Bytes a chunk covers, whether it carries them or only indexes them. */
+export function chunkLength(c: LogChunk): number {
+  return c.length ?? c.data.byteLength;
 }
 
 export type BuildResultState = Extract<AttemptState, 'PASSED' | 'FAILED' | 'CANCELLED' | 'FAILED_PRESTART'> | 'SKIPPED';

@@ -35,6 +35,8 @@ export interface RunBuildOptions {
   whenUnsupported: 'fail' | 'hand-back';
   /** Directory for per-attempt log spool files (embedded: the store's logs dir, so logs are written once). */
   spoolPath: (buildId: number, attempt: number) => string;
+  /** The spool file IS the server's log file (embedded): ship only the chunk index. */
+  spoolIsServerLog?: boolean;
   workDir: string;
   cloneDepth: number;
   leaseMs: number;
@@ -84,6 +86,7 @@ export async function runBuild(claim: ClaimedBuild, opts: RunBuildOptions): Prom
 
   const spool = new LogSpool(opts.spoolPath(lease.buildId, lease.attempt), {
     onChunks: (chunks) => client.appendLogs(lease, chunks),
+    indexOnly: opts.spoolIsServerLog === true,
   });
   const workspaceDir = path.join(opts.workDir, `${lease.buildId}-${lease.attempt}`);
   let session: RuntimeSession | undefined;

@@ -29,6 +29,7 @@ export interface WerkerOptions {
   runtimes: Record<string, RuntimeProvider>;
   whenUnsupported: 'fail' | 'hand-back';
   spoolPath: RunBuildOptions['spoolPath'];
+  spoolIsServerLog?: boolean;
   workDir: string;
   cloneDepth?: number;
   leaseMs?: number;
@@ -158,6 +159,7 @@ export class Werker {
             this.health.get(name) ?? (this.opts.runtimes[name] ? undefined : `werker ${this.name} is not configured for it`),
           whenUnsupported: this.opts.whenUnsupported,
           spoolPath: this.opts.spoolPath,
+          spoolIsServerLog: this.opts.spoolIsServerLog,
           workDir: this.opts.workDir,
           cloneDepth: this.opts.cloneDepth ?? 50,
           leaseMs: this.opts.leaseMs ?? 15_000,
