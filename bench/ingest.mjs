@@ -1,14 +1,15 @@
 // Ingest: signed GitHub push webhooks durably recorded per second, with the werker paused (intake alone).
 // Embedded `ocelot up` (pauseWerker) in this process; N deliveries with distinct delivery ids, C at a time, over
-// node:http keep-alive connections; each must be answered 202 with a build id. Afterwards the builds are
+// node:http keep-alive connections from a worker thread; each must be answered 202 with a build id. Afterwards the builds are
 // counted in the store. Baseline in the same process and run, measured the same way: a trivial Fastify route
 // (`POST /x` → {ok:true}) receiving the same bodies and headers.
 // Usage: node bench/ingest.mjs   (after npm run build)   env: OCELOT_BENCH_INGEST_N (5000), OCELOT_BENCH_INGEST_C (32)
 import fs from 'node:fs';
 import path from 'node:path';
 import Fastify from 'fastify';
+import { Worker } from 'node:worker_threads';
 import {
-  tempDir, startEmbedded, pushPayload, githubDeliveryHeaders, post, keepAliveAgent, percentile, fmt, table, report,
+  tempDir, startEmbedded, pushPayload, percentile, fmt, table, report,
 } from './lib.mjs';
 
 const N = Math.max(100, Math.min(50_000, Number(process.env.OCELOT_BENCH_INGEST_N ?? 5_000)));
@@ -26,33 +27,18 @@ const baselineUrl = `http://127.0.0.1:${baseline.server.address().port}/x`;
 const body = JSON.stringify(pushPayload({ cloneUrl: 'http://127.0.0.1:9/bench/ingest.git', repo: 'ingest', commit: 'a'.repeat(40) }));
 const run = `${process.pid}-${Date.now()}`;
 
-/** Fire `count` requests, `C` in flight, over one keep-alive agent; returns per-request latencies and wall time. */
+/** Fire `count` requests, `C` in flight, from a worker thread (its own core); per-request latencies and wall time. */
 async function load(url, count, prefix, expectStatus) {
-  const agent = keepAliveAgent(C);
-  const latencies = new Array(count);
-  let next = 0;
-  let failures = 0;
-  let firstFailure = '';
-  const t0 = performance.now();
-  const worker = async () => {
-    while (next < count) {
-      const i = next++;
-      // Signing happens in the client loop for both targets, so the client cost is the same on both sides.
-      const headers = githubDeliveryHeaders('push', body, up.webhookSecret, `${prefix}-${i}`);
-      const s = performance.now();
-      const res = await post(url, body, headers, agent);
-      latencies[i] = performance.now() - s;
-      if (res.status !== expectStatus) {
-        failures++;
-        firstFailure ||= `${res.status} ${res.text.slice(0, 200)}`;
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: C }, worker));
-  const wall = performance.now() - t0;
-  agent.destroy();
-  if (failures) throw new Error(`${failures} of ${count} requests to ${url} failed, e.g. ${firstFailure}`);
-  return { latencies, wall, perSecond: count / (wall / 1000) };
+  const worker = new Worker(new URL('./load-worker.mjs', import.meta.url), {
+    workerData: { url, count, prefix, concurrency: C, body, secret: up.webhookSecret, expectStatus },
+  });
+  const result = await new Promise((resolve, reject) => {
+    worker.once('message', resolve);
+    worker.once('error', reject);
+  });
+  await worker.terminate();
+  if (result.failures) throw new Error(`${result.failures} of ${count} requests to ${url} failed, e.g. ${result.firstFailure}`);
+  return { latencies: result.latencies, wall: result.wall, perSecond: count / (result.wall / 1000) };
 }
 
 let exitCode = 0;
