@@ -11,3 +11,4 @@ export { plan } from './plan.js';
 export { pipelineSchema } from './schema.js';
 export { branchMatches, compileBranchPattern, ALL_BRANCHES } from './branch-pattern.js';
 export { parseDuration } from './duration.js';
+export { parseMemory, formatBytes, MIN_MEMORY_BYTES } from './resources.js';

@@ -67,6 +67,15 @@ describe('JSON Schema', () => {
     'buildTool: go\nstages: [{name: x, script: [y]}]\nnotify: {slack: {identifier: t, on: [pass]}}',
     'buildTool: go\nstages: [{name: x, script: [y]}]\nnotify: {slack: {on: [PASS]}}',
     'buildTool: go\nstages: [{name: x, script: [y]}]\nnotify: {slack: {identifier: t, on: [maybe]}}',
+    'image: a\nbuildTool: go\nresources: {memory: 512m, cpus: 1.5, pids: 256}\ndockerSocket: true\nstages: [{name: x, script: [y]}]',
+    'image: a\nbuildTool: go\nresources: {memory: 67108864}\nstages: [{name: x, script: [y]}]',
+    'image: a\nbuildTool: go\nresources: {memory: lots}\nstages: [{name: x, script: [y]}]',
+    'image: a\nbuildTool: go\nresources: {cpus: 0}\nstages: [{name: x, script: [y]}]',
+    'image: a\nbuildTool: go\nresources: {pids: 2.5}\nstages: [{name: x, script: [y]}]',
+    'image: a\nbuildTool: go\nresources: {cpu: 1}\nstages: [{name: x, script: [y]}]',
+    'image: a\nbuildTool: go\ndockerSocket: yes\nstages: [{name: x, script: [y]}]',
+    'buildTool: go\nresources: {memory: 1g}\nstages: [{name: x, script: [y]}]',
+    'buildTool: go\ndockerSocket: true\nstages: [{name: x, script: [y]}]',
   ];
   it.each(samples)('agrees with the validator on %j', (text) => {
     expect(validateSchema(firstDocument(text))).toBe(parsePipeline(text).ok);

@@ -34,6 +34,8 @@ export const pipelineSchema = {
   type: 'object',
   additionalProperties: false,
   required: ['buildTool', 'stages'],
+  // Container-only keys: without an image there is no container to limit or to mount the socket into.
+  dependencies: { resources: ['image'], dockerSocket: ['image'] },
   properties: {
     image: {
       description: 'Docker image the build runs in (docker runtime). Without image and machineTag the build runs on the host.',
@@ -56,6 +58,32 @@ export const pipelineSchema = {
         'branch; tag builds are never filtered.',
     ),
     env,
+    resources: {
+      description:
+        'Resource limits of the build container (needs image). Each value is lowered to the werker\'s ceiling ' +
+        'when it asks for more; a value left out takes the ceiling.',
+      type: ['object', 'null'],
+      additionalProperties: false,
+      properties: {
+        memory: {
+          description: 'Memory limit: a size like "512m", "2g" (binary units, as docker run -m) or a number of bytes. At least 6 MiB.',
+          anyOf: [
+            { type: 'integer', minimum: 6291456 },
+            { type: 'string', pattern: '^\\s*\\d+(\\.\\d+)?\\s*[bBkKmMgGtT]?([iI]?[bB])?\\s*$' },
+            { type: 'null' },
+          ],
+        },
+        cpus: { description: 'CPUs the build may use, fractions allowed (1.5).', type: ['number', 'null'], exclusiveMinimum: 0 },
+        pids: { description: 'Most processes the container may hold.', type: ['integer', 'null'], minimum: 1 },
+      },
+    },
+    dockerSocket: {
+      description:
+        'Ask for the Docker engine socket at /var/run/docker.sock (needs image), e.g. to docker build an image. ' +
+        'Granted only on werkers whose operator allows it; elsewhere the build fails in setup with the reason. ' +
+        'Whoever holds the socket is root on the werker host.',
+      type: ['boolean', 'null'],
+    },
     packages: { description: 'Legacy key from the original Ocelot; accepted and ignored.' },
     stages: {
       description: 'Stages, run in order in one workspace. The first failing stage fails the build.',

@@ -38,8 +38,21 @@ export interface NotifySpec {
   slack?: { channel?: string; identifier: string; on: Array<'PASS' | 'FAIL'> };
 }
 
+/** `resources:` of a container build; the werker clamps each value to its own ceiling. */
+export interface ResourceRequest {
+  memoryBytes?: number;
+  /** CPUs, fractions allowed (1.5). */
+  cpus?: number;
+  /** Max processes in the container. */
+  pids?: number;
+}
+
 export interface PipelineSpec {
   image?: string;
+  /** Only with `image`. */
+  resources?: ResourceRequest;
+  /** `dockerSocket: true`: the build asks for the engine socket (granted only if the werker allows it). */
+  dockerSocket?: boolean;
   machineTag?: string;
   buildTool?: string;
   /** Anchored branch regexes (`ALL` = any). `null` when the key is absent (= every branch builds). */

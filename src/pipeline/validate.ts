@@ -8,10 +8,22 @@ import { checkKeys, describeValue, isRecord, type CheckContext } from './check-c
 import { parseEnv } from './env.js';
 import type { PathSegment } from './issues.js';
 import type { NotifySpec, PipelineSpec, StageSpec } from './types.js';
+import { checkNeedsImage, parseDockerSocket, parseResources } from './resources.js';
 import { parseStage } from './validate-stage.js';
 
 /** `packages` is accepted and ignored: the original parsed it and never used it. */
-export const TOP_LEVEL_KEYS = ['image', 'machineTag', 'buildTool', 'branches', 'env', 'stages', 'notify', 'packages'] as const;
+export const TOP_LEVEL_KEYS = [
+  'image',
+  'machineTag',
+  'buildTool',
+  'branches',
+  'env',
+  'stages',
+  'notify',
+  'resources',
+  'dockerSocket',
+  'packages',
+] as const;
 
 const TOP_LEVEL_HINTS: Record<string, string> = {
   jobs: 'stages',
@@ -22,6 +34,9 @@ const TOP_LEVEL_HINTS: Record<string, string> = {
   tags: 'machineTag',
   build_tool: 'buildTool',
   buildtool: 'buildTool',
+  limits: 'resources',
+  docker_socket: 'dockerSocket',
+  dockersocket: 'dockerSocket',
 };
 
 function optionalString(
@@ -114,6 +129,9 @@ export function validatePipeline(ctx: CheckContext, top: Record<string, unknown>
     });
   }
   const notify = parseNotify(ctx, top['notify']);
+  const resources = parseResources(ctx, top['resources']);
+  const dockerSocket = parseDockerSocket(ctx, top['dockerSocket']);
+  checkNeedsImage(ctx, top, top['image'] !== undefined && top['image'] !== null);
 
   if (ctx.issues.length > 0) return undefined;
   const spec: PipelineSpec = { branches, env, stages };
@@ -121,5 +139,7 @@ export function validatePipeline(ctx: CheckContext, top: Record<string, unknown>
   if (machineTag !== undefined) spec.machineTag = machineTag;
   if (buildTool !== undefined) spec.buildTool = buildTool;
   if (notify?.slack) spec.notify = notify;
+  if (resources && Object.keys(resources).length > 0) spec.resources = resources;
+  if (dockerSocket === true) spec.dockerSocket = true;
   return spec;
 }
