@@ -160,6 +160,16 @@ describe.skipIf(SKIP_DOCKER)('docker runtime (real engine)', () => {
     }
   });
 
+  it('fails setup with the reason when the pipeline asks for the socket and the werker does not allow it', async () => {
+    const setup = new MemoryOutput();
+    await expect(runtime.prepare(job({ allowDockerSocket: true }), setup, never)).rejects.toThrow(
+      /asks for the Docker socket \(dockerSocket: true\), which this werker does not allow.*--allow-docker-socket/,
+    );
+    const { docker } = await connectDocker();
+    const left = await docker.listContainers({ all: true, filters: { label: [`${LABEL_WERKER}=${WERKER}`] } });
+    expect(left).toEqual([]);
+  });
+
   it('fails setup with the reason when the image is missing (never, if-not-present)', async () => {
     const never_ = createDockerRuntime({ pullPolicy: 'never', werkerId: WERKER });
     await expect(never_.prepare(job({ image: 'ocelot-test/does-not-exist:1' }), new MemoryOutput(), never)).rejects

@@ -12,6 +12,7 @@ import { ensureImage } from './image.js';
 import { buildLabels } from './labels.js';
 import {
   clampLimits,
+  describeLimits,
   DEFAULT_NETWORK,
   DEFAULT_WORKSPACE_MOUNT,
   type DockerRuntimeJob,
@@ -48,6 +49,14 @@ export function createDockerRuntime(opts: DockerRuntimeOptions): DockerRuntime {
       const image = await ensureImage(docker, job.image, opts.pullPolicy, output, signal);
       if (signal.aborted) throw new RuntimeSetupError('cancelled during setup');
 
+      // A pipeline that asks for the socket on a werker that refuses it fails here, before any user code, rather
+      // than later at its first `docker` command with a vaguer error.
+      if (job.allowDockerSocket === true && !opts.allowDockerSocket) {
+        throw new RuntimeSetupError(
+          'this pipeline asks for the Docker socket (dockerSocket: true), which this werker does not allow; ' +
+            'its operator can allow it with --allow-docker-socket (builds then have root on the werker host)',
+        );
+      }
       let socketHostPath: string | undefined;
       if (opts.allowDockerSocket && job.allowDockerSocket !== false) {
         socketHostPath = hostSocketPath(opts.socketPath ? { socketPath: opts.socketPath } : {});
@@ -57,6 +66,8 @@ export function createDockerRuntime(opts: DockerRuntimeOptions): DockerRuntime {
         output.write(`mounting the Docker socket at /var/run/docker.sock (this build has root on the werker host)\n`);
       }
       const limits = clampLimits(opts.limits, job.limits);
+      const limitText = describeLimits(limits, job.limits);
+      if (limitText) output.write(`limits: ${limitText}\n`);
       const container: Docker.Container = await startBuildContainer(docker, {
         image,
         buildId: job.buildId,

@@ -3,6 +3,7 @@ export { createDockerRuntime, type DockerRuntime } from './docker-runtime.js';
 export { DockerSession } from './session.js';
 export {
   clampLimits,
+  describeLimits,
   DEFAULT_NETWORK,
   DEFAULT_WORKSPACE_MOUNT,
   type DockerRuntimeJob,

@@ -35,7 +35,10 @@ export interface DockerRuntimeOptions {
 export interface DockerRuntimeJob extends RuntimeJob {
   /** What the pipeline file asks for; clamped to DockerRuntimeOptions.limits. */
   limits?: ResourceLimits;
-  /** Set to false to refuse the socket for this build even when the runtime allows it. */
+  /**
+   * true: the pipeline asks for the socket (mounted when the runtime allows it, else setup fails with the reason);
+   * false: never mount it for this build; absent: mount it when the runtime allows it.
+   */
   allowDockerSocket?: boolean;
 }
 
@@ -58,4 +61,23 @@ export function clampLimits(ceiling: ResourceLimits = {}, asked: ResourceLimits 
   if (nanoCpus !== undefined) out.nanoCpus = nanoCpus;
   if (pidsLimit !== undefined) out.pidsLimit = pidsLimit;
   return out;
+}
+
+function mib(bytes: number): string {
+  const n = bytes / (1024 * 1024);
+  return Number.isInteger(n) ? `${n} MiB` : `${bytes} bytes`;
+}
+
+/**
+ * The limits a container gets, for the setup log, naming those the werker's ceiling lowered, so a build that
+ * asked for more than it got can tell why it runs out of memory. Empty when there are no limits.
+ */
+export function describeLimits(effective: ResourceLimits, asked: ResourceLimits = {}): string {
+  const parts: string[] = [];
+  const lowered = (key: keyof ResourceLimits): string =>
+    asked[key] !== undefined && effective[key] !== undefined && asked[key]! > effective[key]! ? ' (lowered to the werker\'s ceiling)' : '';
+  if (effective.memoryBytes) parts.push(`memory ${mib(effective.memoryBytes)}${lowered('memoryBytes')}`);
+  if (effective.nanoCpus) parts.push(`cpus ${effective.nanoCpus / 1e9}${lowered('nanoCpus')}`);
+  if (effective.pidsLimit) parts.push(`pids ${effective.pidsLimit}${lowered('pidsLimit')}`);
+  return parts.join(', ');
 }

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { compareApiVersions } from './client.js';
 import { FrameDemuxer, type StreamKind } from './demux.js';
 import { normalizeImageRef } from './image-ref.js';
-import { clampLimits } from './options.js';
+import { clampLimits, describeLimits } from './options.js';
 
 function frame(type: number, text: string): Buffer {
   const payload = Buffer.from(text);
@@ -53,5 +53,16 @@ describe('compareApiVersions', () => {
     expect(compareApiVersions('1.9', '1.41')).toBeLessThan(0);
     expect(compareApiVersions('1.50', '1.41')).toBeGreaterThan(0);
     expect(compareApiVersions('1.41', '1.41')).toBe(0);
+  });
+});
+
+describe('describeLimits', () => {
+  it('names the limits and those the ceiling lowered', () => {
+    const ceiling = { memoryBytes: 256 * 1024 * 1024, nanoCpus: 1e9 };
+    const asked = { memoryBytes: 1024 * 1024 * 1024, nanoCpus: 5e8, pidsLimit: 64 };
+    expect(describeLimits(clampLimits(ceiling, asked), asked)).toBe(
+      "memory 256 MiB (lowered to the werker's ceiling), cpus 0.5, pids 64",
+    );
+    expect(describeLimits({}, {})).toBe('');
   });
 });
