@@ -3,9 +3,14 @@
  * 2xx is only ever sent for something durable, and a redelivery gets the first answer back instead of new builds.
  */
 import type { BuildEvent } from '../events/model.js';
+import type { Kysely } from 'kysely';
 import type { StoreDialect } from './dialect.js';
+import type { Database } from './schema.js';
 import type { DeliveryAnswer, NewBuildOptions } from './store.js';
 import { insertBuild } from './builds.js';
+
+/** Thrown inside the transaction when a concurrent copy of the delivery committed first: roll back, answer as it did. */
+class LostDeliveryRace extends Error {}
 
 export async function recordDelivery(
   d: StoreDialect,
@@ -14,42 +19,44 @@ export async function recordDelivery(
   builds: Array<{ event: BuildEvent; options?: NewBuildOptions }>,
   ignoredReason?: string,
 ): Promise<{ duplicate: boolean; answer: DeliveryAnswer }> {
-  return d.write(async (trx, tx) => {
-    const now = Date.now();
-    if (deliveryId) {
-      // Claim the delivery id first. On PostgreSQL a concurrent redelivery blocks on this unique key until the
-      // first transaction commits, then sees its row: two copies of one delivery can never both build.
-      const claimed = await trx
-        .insertInto('deliveries')
-        .values({ forge, delivery_id: deliveryId, received_at: now, response: '{}' })
-        .onConflict((oc) => oc.columns(['forge', 'delivery_id']).doNothing())
-        .executeTakeFirst();
-      if (Number(claimed.numInsertedOrUpdatedRows ?? 0n) === 0) {
-        const seen = await trx
-          .selectFrom('deliveries')
-          .select('response')
-          .where('forge', '=', forge)
-          .where('delivery_id', '=', deliveryId)
-          .executeTakeFirstOrThrow();
-        return { duplicate: true, answer: JSON.parse(seen.response) as DeliveryAnswer };
+  const seenAnswer = async (trx: Kysely<Database>): Promise<DeliveryAnswer | null> => {
+    const seen = await trx
+      .selectFrom('deliveries')
+      .select('response')
+      .where('forge', '=', forge)
+      .where('delivery_id', '=', deliveryId!)
+      .executeTakeFirst();
+    return seen ? (JSON.parse(seen.response) as DeliveryAnswer) : null;
+  };
+  try {
+    return await d.write(async (trx, tx) => {
+      if (deliveryId) {
+        const seen = await seenAnswer(trx);
+        if (seen) return { duplicate: true, answer: seen };
       }
-    }
-
-    const buildIds: number[] = [];
-    for (const b of builds) buildIds.push(await insertBuild(trx, tx, b.event, b.options, deliveryId ?? null));
-    const answer: DeliveryAnswer =
-      buildIds.length > 0
-        ? { outcome: 'build', buildIds }
-        : { outcome: 'ignore', ...(ignoredReason !== undefined ? { reason: ignoredReason } : {}) };
-
-    if (deliveryId) {
-      await trx
-        .updateTable('deliveries')
-        .set({ response: JSON.stringify(answer) })
-        .where('forge', '=', forge)
-        .where('delivery_id', '=', deliveryId)
-        .execute();
-    }
-    return { duplicate: false, answer };
-  });
+      const buildIds: number[] = [];
+      for (const b of builds) buildIds.push(await insertBuild(trx, tx, b.event, b.options, deliveryId ?? null));
+      const answer: DeliveryAnswer =
+        buildIds.length > 0
+          ? { outcome: 'build', buildIds }
+          : { outcome: 'ignore', ...(ignoredReason !== undefined ? { reason: ignoredReason } : {}) };
+      if (deliveryId) {
+        // The delivery row goes in last, with its answer (one statement, not insert-then-update). Its unique key
+        // still decides races: on PostgreSQL a concurrent copy blocks here until the first commits, then inserts
+        // nothing, and this whole transaction (its builds included) is rolled back.
+        const claimed = await trx
+          .insertInto('deliveries')
+          .values({ forge, delivery_id: deliveryId, received_at: Date.now(), response: JSON.stringify(answer) })
+          .onConflict((oc) => oc.columns(['forge', 'delivery_id']).doNothing())
+          .executeTakeFirst();
+        if (Number(claimed.numInsertedOrUpdatedRows ?? 0n) === 0) throw new LostDeliveryRace();
+      }
+      return { duplicate: false, answer };
+    });
+  } catch (err) {
+    if (!(err instanceof LostDeliveryRace)) throw err;
+    const answer = await seenAnswer(d.db);
+    if (!answer) throw new Error(`delivery ${forge}/${deliveryId} was claimed by a concurrent request but is not stored`);
+    return { duplicate: true, answer };
+  }
 }
