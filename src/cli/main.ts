@@ -34,6 +34,12 @@ program
   .option('--no-docker', 'do not use a Docker engine even if one answers')
   .option('--docker-fallback-to-host', 'run image: pipelines on the host when no Docker engine answers')
   .option('--keep-containers', 'leave build containers for debugging')
+  .option('--docker-memory <size>', 'memory ceiling of build containers, e.g. 4g (env OCELOT_DOCKER_MEMORY)')
+  .option('--docker-cpus <n>', 'CPU ceiling of build containers, e.g. 2 or 1.5 (env OCELOT_DOCKER_CPUS)')
+  .option('--docker-pids <n>', 'process-count ceiling of build containers (env OCELOT_DOCKER_PIDS)')
+  .option('--allow-docker-socket', 'mount the engine socket into builds that ask (dockerSocket: true); gives them root on this host (env OCELOT_DOCKER_ALLOW_SOCKET=1)')
+  .addOption(new Option('--pull-policy <policy>', 'when to pull build images (env OCELOT_DOCKER_PULL_POLICY; default if-not-present)').choices(['always', 'if-not-present', 'never']))
+  .option('--docker-socket <path>', 'Docker engine unix socket (env OCELOT_DOCKER_SOCKET; default DOCKER_HOST, else /var/run/docker.sock)')
   .option('--drain <seconds>', 'on SIGTERM, how long running builds may finish before being handed back', '10')
   .option('--private-reads', 'require the admin token for reads too')
   .action(upCommand);

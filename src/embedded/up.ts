@@ -18,6 +18,7 @@ import { InProcessWerkerClient } from './in-process-client.js';
 import { Werker, type RuntimeProvider } from '../werker/werker.js';
 import { createHostRuntime } from '../runtimes/host/index.js';
 import { dockerProvider, type DockerProvider } from './docker-provider.js';
+import type { DockerSettings } from './docker-settings.js';
 import type { Runtime } from '../runtimes/runtime.js';
 import { stableWerkerId } from './werker-id.js';
 import { VERSION } from '../version.js';
@@ -36,6 +37,8 @@ export interface UpOptions {
   /** Run `image:` pipelines on the host when Docker is unavailable (explicit opt-in). */
   dockerFallbackToHost: boolean;
   keepContainers: boolean;
+  /** Pull policy, container ceiling, socket permission and engine socket (defaults when absent). */
+  dockerSettings?: DockerSettings;
   leaseMs: number;
   maxAttempts: number;
   drainMs: number;
@@ -110,6 +113,7 @@ export async function startUp(opts: UpOptions, log: (msg: string) => void = cons
     docker = await dockerProvider({
       werkerId,
       keepContainers: opts.keepContainers,
+      ...(opts.dockerSettings ?? {}),
       isRunning: (buildId, attempt) => werker?.isRunning(buildId, attempt) ?? false,
       log,
     });

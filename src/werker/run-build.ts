@@ -11,6 +11,7 @@ import type { PipelineSpec, Plan } from '../pipeline/types.js';
 import { parsePipeline, plan as planBuild, formatIssue } from '../pipeline/index.js';
 import type { Runtime, RuntimeSession, StageOutput, StageResult } from '../runtimes/runtime.js';
 import { RuntimeSetupError } from '../runtimes/runtime.js';
+import { requestedLimits, type DockerRuntimeJob } from '../runtimes/docker/options.js';
 import type { StageKind, StageState } from '../store/schema.js';
 import { buildVariables, mergeEnv } from './build-env.js';
 import type { BuildResultState, ClaimedBuild, StageRecord, WerkerServerClient } from './protocol.js';
@@ -209,18 +210,18 @@ export async function runBuild(claim: ClaimedBuild, opts: RunBuildOptions): Prom
         await update(setup, { state: 'RUNNING', startedAt: now() });
         spool.setStage(setup.ordinal);
       }
-      session = await runtime.prepare(
-        {
-          buildId: lease.buildId,
-          attempt: lease.attempt,
-          werkerId: opts.werkerId,
-          workspaceHostPath: workspaceDir,
-          image: pipeline.image,
-          keepContainer: claim.keepContainer,
-        },
-        setupOutput,
-        stop.signal,
-      );
+      const job: DockerRuntimeJob = {
+        buildId: lease.buildId,
+        attempt: lease.attempt,
+        werkerId: opts.werkerId,
+        workspaceHostPath: workspaceDir,
+        image: pipeline.image,
+        keepContainer: claim.keepContainer,
+        // Container-only requests; the docker runtime clamps them to the werker's ceiling, the host ignores them.
+        limits: requestedLimits(pipeline.resources),
+        allowDockerSocket: pipeline.dockerSocket === true,
+      };
+      session = await runtime.prepare(job, setupOutput, stop.signal);
       if (setup) await update(setup, { state: 'PASSED', finishedAt: now() });
     } catch (err) {
       if (stop.signal.aborted) return await endStopped();

@@ -9,6 +9,7 @@ import { execFileSync } from 'node:child_process';
 import { parsePipeline, plan, formatIssue } from '../../pipeline/index.js';
 import type { Runtime, RuntimeSession, StageOutput } from '../../runtimes/runtime.js';
 import { createHostRuntime } from '../../runtimes/host/index.js';
+import { requestedLimits, type DockerRuntimeJob } from '../../runtimes/docker/options.js';
 import { buildVariables, mergeEnv } from '../../werker/build-env.js';
 import { colorState, duration, paint, table } from '../format.js';
 import { UsageError } from '../resolve.js';
@@ -45,7 +46,9 @@ export async function runCommand(dir: string | undefined, opts: RunOptions): Pro
 
   const runtimeName = opts.runtime ?? (pipeline.image ? 'docker' : 'host');
   const runtime: Runtime = runtimeName === 'docker' ? await loadDockerRuntime() : createHostRuntime();
-  const output: StageOutput = { fd: 1, write: (d) => void process.stdout.write(d) };
+  // With --json, stdout carries only the result document; the stages' own output goes to stderr.
+  const out = opts.json ? process.stderr : process.stdout;
+  const output: StageOutput = { fd: opts.json ? 2 : 1, write: (d) => void out.write(d) };
   const controller = new AbortController();
   const onSigint = () => controller.abort();
   process.once('SIGINT', onSigint);
@@ -54,7 +57,16 @@ export async function runCommand(dir: string | undefined, opts: RunOptions): Pro
   let session: RuntimeSession | undefined;
   let failed = false;
   try {
-    session = await runtime.prepare({ buildId: 0, attempt: 1, werkerId: 'local', workspaceHostPath: root, image: pipeline.image }, output, controller.signal);
+    const job: DockerRuntimeJob = {
+      buildId: 0,
+      attempt: 1,
+      werkerId: 'local',
+      workspaceHostPath: root,
+      image: pipeline.image,
+      limits: requestedLimits(pipeline.resources),
+      allowDockerSocket: pipeline.dockerSocket === true,
+    };
+    session = await runtime.prepare(job, output, controller.signal);
     const baseEnv = mergeEnv(
       buildVariables({
         buildId: 0,
@@ -72,7 +84,7 @@ export async function runCommand(dir: string | undefined, opts: RunOptions): Pro
         results.push({ name: stage.name, state: 'SKIPPED', exitCode: null, durationMs: null, reason: failed ? 'an earlier stage failed' : p?.reason });
         continue;
       }
-      process.stdout.write(paint('blue', `── ${stage.name} ──\n`));
+      out.write(paint('blue', `── ${stage.name} ──\n`));
       const started = Date.now();
       const r = await session.runStage({
         name: stage.name,

@@ -1,5 +1,6 @@
 import { startUp, defaultUpOptions } from '../../embedded/up.js';
 import { UsageError } from '../resolve.js';
+import { dockerSettingsFrom, DockerSettingsError, type DockerFlags, type DockerSettings } from '../../embedded/docker-settings.js';
 
 export async function upCommand(flags: {
   port: string;
@@ -13,12 +14,19 @@ export async function upCommand(flags: {
   keepContainers?: boolean;
   drain: string;
   privateReads?: boolean;
-}): Promise<void> {
+} & DockerFlags): Promise<void> {
   const num = (v: string, what: string) => {
     const n = Number(v);
     if (!Number.isInteger(n) || n < 0) throw new UsageError(`${what} must be a whole number, got '${v}'`);
     return n;
   };
+  let dockerSettings: DockerSettings;
+  try {
+    dockerSettings = dockerSettingsFrom(flags);
+  } catch (err) {
+    if (err instanceof DockerSettingsError) throw new UsageError(err.message);
+    throw err;
+  }
   const up = await startUp({
     ...defaultUpOptions(),
     port: num(flags.port, '--port'),
@@ -30,6 +38,7 @@ export async function upCommand(flags: {
     docker: flags.docker,
     dockerFallbackToHost: Boolean(flags.dockerFallbackToHost),
     keepContainers: Boolean(flags.keepContainers),
+    dockerSettings,
     drainMs: num(flags.drain, '--drain') * 1000,
     privateReads: Boolean(flags.privateReads),
   });

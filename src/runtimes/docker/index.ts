@@ -4,6 +4,7 @@ export { DockerSession } from './session.js';
 export {
   clampLimits,
   describeLimits,
+  requestedLimits,
   DEFAULT_NETWORK,
   DEFAULT_WORKSPACE_MOUNT,
   type DockerRuntimeJob,

@@ -81,3 +81,15 @@ export function describeLimits(effective: ResourceLimits, asked: ResourceLimits 
   if (effective.pidsLimit) parts.push(`pids ${effective.pidsLimit}${lowered('pidsLimit')}`);
   return parts.join(', ');
 }
+
+/**
+ * A pipeline's `resources:` (memory in bytes, CPUs, pids) in the engine's units. Structural on purpose: the
+ * runtime does not depend on the pipeline engine's types.
+ */
+export function requestedLimits(r: { memoryBytes?: number; cpus?: number; pids?: number } = {}): ResourceLimits {
+  const limits: ResourceLimits = {};
+  if (r.memoryBytes !== undefined) limits.memoryBytes = r.memoryBytes;
+  if (r.cpus !== undefined) limits.nanoCpus = Math.round(r.cpus * 1e9);
+  if (r.pids !== undefined) limits.pidsLimit = r.pids;
+  return limits;
+}

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { compareApiVersions } from './client.js';
 import { FrameDemuxer, type StreamKind } from './demux.js';
 import { normalizeImageRef } from './image-ref.js';
-import { clampLimits, describeLimits } from './options.js';
+import { clampLimits, describeLimits, requestedLimits } from './options.js';
 
 function frame(type: number, text: string): Buffer {
   const payload = Buffer.from(text);
@@ -64,5 +64,12 @@ describe('describeLimits', () => {
       "memory 256 MiB (lowered to the werker's ceiling), cpus 0.5, pids 64",
     );
     expect(describeLimits({}, {})).toBe('');
+  });
+});
+
+describe('requestedLimits', () => {
+  it('turns a pipeline request into engine units', () => {
+    expect(requestedLimits({ memoryBytes: 1024, cpus: 1.5, pids: 9 })).toEqual({ memoryBytes: 1024, nanoCpus: 1_500_000_000, pidsLimit: 9 });
+    expect(requestedLimits(undefined)).toEqual({});
   });
 });
