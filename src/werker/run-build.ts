@@ -104,6 +104,9 @@ export async function runBuild(claim: ClaimedBuild, opts: RunBuildOptions): Prom
 
   // Ends the attempt: remaining stages get a state and reason, logs are flushed, the result is stored.
   const finish = async (state: BuildResultState, reason: string | null, rest: { state: StageState; reason: string }) => {
+    // Tear the container down before the final state is stored: a finished build has nothing left running, and
+    // what teardown says (a kept container: how to enter it) still lands in the log while the lease holds.
+    await session?.destroy().catch((err) => opts.log?.(`build ${lease.buildId}: cleanup failed: ${errorText(err)}`));
     for (const s of stages) {
       if (s.state === 'PENDING' || s.state === 'RUNNING') {
         s.state = s.state === 'RUNNING' ? (rest.state === 'SKIPPED' ? 'FAILED' : rest.state) : rest.state;
