@@ -254,6 +254,9 @@ export async function expireLeases(
   d: StoreDialect,
   now: number = Date.now(),
 ): Promise<Array<{ buildId: number; attempt: number; action: 'requeued' | 'failed' | 'cancelled' }>> {
+  // `now` is the cut-off; callers that recover everything (ocelot up at start) pass a far-future cut-off, which
+  // must not become a finish time: what gets written is never later than the clock.
+  const at = Math.min(now, Date.now());
   return d.write(async (trx, tx) => {
     let q = trx
       .selectFrom('builds')
@@ -271,11 +274,11 @@ export async function expireLeases(
         ? await trx.selectFrom('werkers').select('name').where('id', '=', b.werker_id).executeTakeFirst()
         : undefined;
       const who = werker?.name ?? b.werker_id ?? 'unknown';
-      const lostReason = `werker ${who} stopped renewing its lease at ${new Date(b.lease_expires_at ?? now).toISOString()}`;
-      if (b.lease_token) await closeAttempt(trx, { buildId, attempt: b.attempt, token: b.lease_token }, 'LOST', lostReason, now);
+      const lostReason = `werker ${who} stopped renewing its lease at ${new Date(b.lease_expires_at ?? at).toISOString()}`;
+      if (b.lease_token) await closeAttempt(trx, { buildId, attempt: b.attempt, token: b.lease_token }, 'LOST', lostReason, at);
       await trx
         .updateTable('stages')
-        .set({ state: 'FAILED', reason: 'werker lost', finished_at: now })
+        .set({ state: 'FAILED', reason: 'werker lost', finished_at: at })
         .where('build_id', '=', buildId)
         .where('attempt', '=', b.attempt)
         .where('state', '=', 'RUNNING')
@@ -292,7 +295,7 @@ export async function expireLeases(
       if (b.cancel_requested) {
         await trx
           .updateTable('builds')
-          .set({ ...released, state: 'CANCELLED', reason: b.reason ?? 'cancelled', finished_at: now })
+          .set({ ...released, state: 'CANCELLED', reason: b.reason ?? 'cancelled', finished_at: at })
           .where('id', '=', buildId)
           .execute();
         action = 'cancelled';
@@ -308,7 +311,7 @@ export async function expireLeases(
             ...released,
             state: 'FAILED',
             reason: `lost its werker ${Number(lostCount.n)} times: ${lostReason}`,
-            finished_at: now,
+            finished_at: at,
           })
           .where('id', '=', buildId)
           .execute();
