@@ -6,18 +6,17 @@ import { Command, Option } from 'commander';
 import { VERSION } from '../version.js';
 import { ApiError } from './api-client.js';
 import { UsageError } from './resolve.js';
-import { statusCommand } from './commands/status.js';
-import { summaryCommand } from './commands/summary.js';
-import { logsCommand } from './commands/logs.js';
-import { triggerCommand } from './commands/trigger.js';
-import { killCommand } from './commands/kill.js';
-import { validateCommand } from './commands/validate.js';
-import { runCommand } from './commands/run.js';
-import { upCommand } from './commands/up.js';
-import { serverCommand } from './commands/server.js';
-import { werkerCommand } from './commands/werker.js';
-import { werkerTokenCreate, werkerTokenList, werkerTokenRevoke } from './commands/werker-token.js';
-import { werkersCommand } from './commands/werkers.js';
+
+/**
+ * Commands are loaded when run, not at start: `ocelot status` should not pay for the server, the store and the
+ * runtimes, and `ocelot up` should not keep the other commands' modules in memory.
+ */
+function lazy<A extends unknown[]>(load: () => Promise<(...args: A) => unknown>) {
+  return async (...args: A): Promise<void> => {
+    const fn = await load();
+    await fn(...args);
+  };
+}
 
 const program = new Command();
 program.name('ocelot').description('Ocelot CI: webhooks in, ocelot.yml stages out, every stage recorded.').version(VERSION, '-V, --version');
@@ -42,7 +41,7 @@ program
   .option('--docker-socket <path>', 'Docker engine unix socket (env OCELOT_DOCKER_SOCKET; default DOCKER_HOST, else /var/run/docker.sock)')
   .option('--drain <seconds>', 'on SIGTERM, how long running builds may finish before being handed back', '10')
   .option('--private-reads', 'require the admin token for reads too')
-  .action(upCommand);
+  .action(lazy(async () => (await import('./commands/up.js')).upCommand));
 
 program
   .command('server')
@@ -52,7 +51,7 @@ program
   .option('--host <host>', 'listen address (env OCELOT_HOST)', process.env.OCELOT_HOST ?? '0.0.0.0')
   .option('--data-dir <dir>', 'where generated secrets are kept when OCELOT_WEBHOOK_SECRET / OCELOT_ADMIN_TOKEN are unset (env OCELOT_DATA_DIR)', process.env.OCELOT_DATA_DIR ?? '.ocelot-data')
   .option('--private-reads', 'require the admin token for reads too')
-  .action(serverCommand);
+  .action(lazy(async () => (await import('./commands/server.js')).serverCommand));
 
 program
   .command('werker')
@@ -67,18 +66,18 @@ program
   .option('--no-docker', 'do not use a Docker engine even if one answers')
   .option('--keep-containers', 'leave build containers for debugging')
   .option('--drain <seconds>', 'on SIGTERM, how long running builds may finish before being handed back', '10')
-  .action(werkerCommand);
+  .action(lazy(async () => (await import('./commands/werker.js')).werkerCommand));
 
 const token = program.command('werker-token').description('issue and revoke werker tokens (needs the admin token in OCELOT_TOKEN)');
-token.command('create').argument('<name>').description('issue a token; it is printed once').option('--json', 'machine-readable output').action(werkerTokenCreate);
-token.command('list').description('tokens with their state (never the tokens themselves)').option('--json', 'machine-readable output').action(werkerTokenList);
-token.command('revoke').argument('<id|name>').description('revoke a token; werkers using it are refused at once').option('--json', 'machine-readable output').action(werkerTokenRevoke);
+token.command('create').argument('<name>').description('issue a token; it is printed once').option('--json', 'machine-readable output').action(lazy(async () => (await import('./commands/werker-token.js')).werkerTokenCreate));
+token.command('list').description('tokens with their state (never the tokens themselves)').option('--json', 'machine-readable output').action(lazy(async () => (await import('./commands/werker-token.js')).werkerTokenList));
+token.command('revoke').argument('<id|name>').description('revoke a token; werkers using it are refused at once').option('--json', 'machine-readable output').action(lazy(async () => (await import('./commands/werker-token.js')).werkerTokenRevoke));
 
 program
   .command('werkers')
   .description('werkers with tags, slots, version, last seen and current builds')
   .option('--json', 'machine-readable output')
-  .action(werkersCommand);
+  .action(lazy(async () => (await import('./commands/werkers.js')).werkersCommand));
 
 program
   .command('status')
@@ -88,7 +87,7 @@ program
   .option('--acct <acct>', 'newest build of this account')
   .option('--build-id <n>', 'this build')
   .option('--json', 'machine-readable output')
-  .action(statusCommand);
+  .action(lazy(async () => (await import('./commands/status.js')).statusCommand));
 
 program
   .command('summary')
@@ -97,7 +96,7 @@ program
   .option('--acct <acct>', 'only this account')
   .option('--limit <n>', 'how many', '20')
   .option('--json', 'machine-readable output')
-  .action(summaryCommand);
+  .action(lazy(async () => (await import('./commands/summary.js')).summaryCommand));
 
 program
   .command('logs')
@@ -105,7 +104,7 @@ program
   .argument('<build>', 'build id or commit hash prefix')
   .option('-f, --follow', 'keep streaming until the build ends')
   .option('--attempt <n>', 'a specific attempt (default: the current one)')
-  .action(logsCommand);
+  .action(lazy(async () => (await import('./commands/logs.js')).logsCommand));
 
 program
   .command('trigger')
@@ -116,14 +115,14 @@ program
   .option('--force', 'build even if branches or [skip ci] would say no')
   .option('--keep-container', 'leave the build container for debugging')
   .option('--json', 'machine-readable output')
-  .action(triggerCommand);
+  .action(lazy(async () => (await import('./commands/trigger.js')).triggerCommand));
 
 program
   .command('kill')
   .description('cancel a queued or running build')
   .argument('<build>', 'build id or commit hash prefix')
   .option('--json', 'machine-readable output')
-  .action(killCommand);
+  .action(lazy(async () => (await import('./commands/kill.js')).killCommand));
 
 program
   .command('validate')
@@ -132,7 +131,7 @@ program
   .option('--branch <branch>', 'also say which stages a push to this branch would run')
   .option('--json', 'machine-readable output')
   .action(async (file: string, opts: { branch?: string; json?: boolean }) => {
-    process.exitCode = await validateCommand(file, opts);
+    process.exitCode = await (await import('./commands/validate.js')).validateCommand(file, opts);
   });
 
 program
@@ -143,7 +142,7 @@ program
   .option('--branch <branch>', 'branch name for triggers (default: the checkout\'s)')
   .option('--json', 'print the result as JSON')
   .action(async (dir: string, opts) => {
-    process.exitCode = await runCommand(dir, opts);
+    process.exitCode = await (await import('./commands/run.js')).runCommand(dir, opts);
   });
 
 program
