@@ -5,7 +5,7 @@
  */
 import type { Store } from '../store/store.js';
 import { claimWaiting } from '../store/claim-wait.js';
-import type { ClaimedBuild, Lease, LogChunk, StageRecord, WerkerInfo, WerkerServerClient, BuildResultState, RenewResult } from '../werker/protocol.js';
+import type { RegisterAnswer, WerkerStatus, ClaimedBuild, Lease, LogChunk, StageRecord, WerkerInfo, WerkerServerClient, BuildResultState, RenewResult } from '../werker/protocol.js';
 
 export class InProcessWerkerClient implements WerkerServerClient {
   constructor(
@@ -13,8 +13,9 @@ export class InProcessWerkerClient implements WerkerServerClient {
     private readonly leaseMs: number,
   ) {}
 
-  register(werker: WerkerInfo): Promise<void> {
-    return this.store.registerWerker(werker);
+  async register(werker: WerkerInfo, status: WerkerStatus = 'online'): Promise<RegisterAnswer> {
+    await this.store.registerWerker(werker, status);
+    return { leaseMs: this.leaseMs };
   }
 
   claim(werker: WerkerInfo, waitMs: number, signal: AbortSignal): Promise<ClaimedBuild | null> {

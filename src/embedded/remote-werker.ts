@@ -28,9 +28,9 @@ export interface RemoteWerkerOptions {
   /** Use Docker for pipelines with `image` when an engine answers. */
   docker: boolean;
   keepContainers: boolean;
-  /** Must match the server's lease (OCELOT_LEASE_MS): the werker renews every third of it. */
-  leaseMs: number;
   drainMs: number;
+  /** The server refused the token (revoked): the werker has stopped claiming; the caller stops it and exits. */
+  onFatal?: (err: Error) => void;
 }
 
 export interface RunningWerker {
@@ -75,7 +75,7 @@ export async function startRemoteWerker(opts: RemoteWerkerOptions, log: (msg: st
     whenUnsupported: 'hand-back',
     spoolPath: (build, attempt) => path.join(spool, String(build), `${attempt}.log`),
     workDir: workspaces,
-    leaseMs: opts.leaseMs,
+    onFatal: opts.onFatal,
     afterBuild: async () => {
       // The server has every chunk of a finished build: its spool can go. Running builds keep theirs.
       const running = new Set((werker?.current() ?? []).map(String));
@@ -89,7 +89,7 @@ export async function startRemoteWerker(opts: RemoteWerkerOptions, log: (msg: st
   const info = theWerker.info();
   log(
     `ocelot ${VERSION} werker ${name} (${id}) serving ${opts.server}: ${opts.slots} slot(s), runtimes [${info.runtimes.join(', ')}]` +
-      `${opts.tags.length ? `, tags [${opts.tags.join(', ')}]` : ''}, work dir ${root}`,
+      `${opts.tags.length ? `, tags [${opts.tags.join(', ')}]` : ''}, lease ${theWerker.leaseLengthMs} ms (the server's), work dir ${root}`,
   );
 
   let stopping: Promise<void> | undefined;

@@ -69,7 +69,8 @@ export function werkerView(w: WerkerRow, now: number = Date.now()) {
     runtimes: w.runtimes,
     slots: w.slots,
     version: w.version,
-    online: now - w.lastSeenAt <= WERKER_ONLINE_MS,
+    // A werker that said goodbye (graceful stop) is gone at once, not 15 s later.
+    online: w.status !== 'offline' && now - w.lastSeenAt <= WERKER_ONLINE_MS,
     startedAt: iso(w.startedAt),
     lastSeenAt: iso(w.lastSeenAt),
     running: w.running,

@@ -20,6 +20,7 @@ import {
   type Lease,
   type StageRecord,
   type WerkerInfo,
+  type WerkerStatus,
   type WireLogChunk,
 } from '../werker/protocol.js';
 import { requireWerkerToken } from './werker-auth.js';
@@ -66,10 +67,15 @@ export async function werkerRoutes(app: FastifyInstance, deps: WerkerRoutesDeps)
   const { store } = deps;
   app.addHook('preHandler', requireWerkerToken(store, deps.adminToken));
 
-  app.post<{ Body: { werker: WerkerInfo } }>(`${WERKER_API}/register`, body({ werker: werkerSchema }, ['werker']), async (req) => {
-    await store.registerWerker(req.body.werker);
-    return { ok: true, leaseMs: deps.leaseMs };
-  });
+  app.post<{ Body: { werker: WerkerInfo; status?: WerkerStatus } }>(
+    `${WERKER_API}/register`,
+    body({ werker: werkerSchema, status: { type: 'string', enum: ['online', 'offline'] } }, ['werker']),
+    async (req) => {
+      await store.registerWerker(req.body.werker, req.body.status ?? 'online');
+      // The lease length travels to the werker here, so only the servers have to be configured with it.
+      return { ok: true, leaseMs: deps.leaseMs };
+    },
+  );
 
   app.post<{ Body: { werker: WerkerInfo; waitMs?: number } }>(
     `${WERKER_API}/claim`,

@@ -45,7 +45,7 @@ export async function createStore(config: StoreConfig): Promise<Store> {
     requestCancel: (buildId, reason) => requestCancel(d, buildId, reason),
     expireLeases: (now) => expireLeases(d, now),
 
-    registerWerker: (werker) => registerWerker(d, werker),
+    registerWerker: (werker, status) => registerWerker(d, werker, status),
     claimNext: (werker, leaseMs) => claimNext(d, werker, leaseMs),
     renew: (lease, leaseMs) => renew(d, lease, leaseMs),
     handBack: (lease, requires, reason) =>

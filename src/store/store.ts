@@ -4,7 +4,7 @@
  * (claim locking, wake-ups) live behind `StoreDialect` in dialect.ts.
  */
 import type { BuildEvent } from '../events/model.js';
-import type { ClaimedBuild, Lease, LogChunk, RenewResult, StageRecord, WerkerInfo, BuildResultState } from '../werker/protocol.js';
+import type { ClaimedBuild, Lease, LogChunk, RenewResult, StageRecord, WerkerInfo, WerkerStatus, BuildResultState } from '../werker/protocol.js';
 import type { AttemptState, BuildState, StageKind, StageState } from './schema.js';
 
 export interface BuildRow {
@@ -161,7 +161,7 @@ export interface Store {
   expireLeases(now?: number): Promise<Array<{ buildId: number; attempt: number; action: 'requeued' | 'failed' | 'cancelled' }>>;
 
   // --- werker side (fenced by lease) -------------------------------------------------------------------------
-  registerWerker(werker: WerkerInfo): Promise<void>;
+  registerWerker(werker: WerkerInfo, status?: WerkerStatus): Promise<void>;
   /** Claim the oldest QUEUED build this werker's labels cover; null when none. Never waits. */
   claimNext(werker: WerkerInfo, leaseMs: number): Promise<ClaimedBuild | null>;
   renew(lease: Lease, leaseMs: number): Promise<RenewResult>;

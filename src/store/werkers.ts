@@ -1,8 +1,8 @@
 /** Werkers as the server knows them: who they are, what they offer, when they were last heard from. */
-import type { WerkerInfo } from '../werker/protocol.js';
+import type { WerkerInfo, WerkerStatus } from '../werker/protocol.js';
 import type { StoreDialect } from './dialect.js';
 
-export async function registerWerker(d: StoreDialect, w: WerkerInfo): Promise<void> {
+export async function registerWerker(d: StoreDialect, w: WerkerInfo, status: WerkerStatus = 'online'): Promise<void> {
   const now = Date.now();
   await d.write(async (trx) => {
     await trx
@@ -14,7 +14,7 @@ export async function registerWerker(d: StoreDialect, w: WerkerInfo): Promise<vo
         runtimes: JSON.stringify(w.runtimes),
         slots: w.slots,
         version: w.version,
-        status: 'online',
+        status,
         started_at: now,
         last_seen_at: now,
       })
@@ -26,7 +26,7 @@ export async function registerWerker(d: StoreDialect, w: WerkerInfo): Promise<vo
           runtimes: JSON.stringify(w.runtimes),
           slots: w.slots,
           version: w.version,
-          status: 'online',
+          status,
           last_seen_at: now,
         }),
       )

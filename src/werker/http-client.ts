@@ -9,10 +9,12 @@
  * own connection (long-poll.ts) so that giving up on it closes that connection and the server hands back a
  * claim it could no longer deliver.
  *
- * 409 `lease_lost` becomes LeaseLostError; 401 is not retried (a revoked token does not heal by waiting).
+ * 409 `lease_lost` becomes LeaseLostError; 401 becomes TokenRefusedError, never retried (a revoked token does
+ * not heal by waiting: the werker stops).
  */
 import {
   LeaseLostError,
+  TokenRefusedError,
   MAX_CLAIM_WAIT_MS,
   WERKER_API,
   chunkToWire,
@@ -23,6 +25,8 @@ import {
   type RenewResult,
   type StageRecord,
   type WerkerInfo,
+  type WerkerStatus,
+  type RegisterAnswer,
   type WerkerServerClient,
 } from './protocol.js';
 import { postOnOwnConnection, type LongPollAnswer } from './long-poll.js';
@@ -75,8 +79,12 @@ export class HttpWerkerClient implements WerkerServerClient {
     };
   }
 
-  async register(werker: WerkerInfo): Promise<void> {
-    await this.call('POST', 'register', { werker }, this.retried());
+  async register(werker: WerkerInfo, status: WerkerStatus = 'online'): Promise<RegisterAnswer> {
+    // Saying goodbye is best effort: a werker stopping while the server is down should not wait a minute.
+    const opts = status === 'offline' ? { retryForMs: 2_000, timeoutMs: 2_000 } : this.retried();
+    const answer = await this.call<{ leaseMs?: number }>('POST', 'register', status === 'online' ? { werker } : { werker, status }, opts);
+    if (!answer || typeof answer.leaseMs !== 'number') throw new WerkerProtocolError(200, 'register: the server did not say its lease length (older than this werker?)');
+    return { leaseMs: answer.leaseMs };
   }
 
   async claim(werker: WerkerInfo, waitMs: number, signal: AbortSignal): Promise<ClaimedBuild | null> {
@@ -92,7 +100,7 @@ export class HttpWerkerClient implements WerkerServerClient {
     if (answer.status === 204) return null;
     if (answer.status === 200) return (answer.body as { claim: ClaimedBuild }).claim;
     const reason = (answer.body as { reason?: string } | null)?.reason ?? `status ${answer.status}`;
-    if (answer.status === 401) throw new WerkerProtocolError(401, `the server refused the werker token (${reason})`);
+    if (answer.status === 401) throw new TokenRefusedError(`the server refused the werker token (${reason})`);
     throw new WerkerProtocolError(answer.status, `claim: ${answer.status} ${reason}`);
   }
 
@@ -147,11 +155,11 @@ export class HttpWerkerClient implements WerkerServerClient {
         const answer = await res.json().catch(() => ({}) as { error?: string; reason?: string });
         const reason = (answer as { reason?: string }).reason ?? res.statusText;
         if (res.status === 409 && (answer as { error?: string }).error === 'lease_lost') throw new LeaseLostError(reason);
-        if (res.status === 401) throw new WerkerProtocolError(401, `the server refused the werker token (${reason})`);
+        if (res.status === 401) throw new TokenRefusedError(`the server refused the werker token (${reason})`);
         if (res.status < 500) throw new WerkerProtocolError(res.status, `${route}: ${res.status} ${reason}`);
         transient = `${res.status} ${reason}`;
       } catch (err) {
-        if (err instanceof LeaseLostError || err instanceof WerkerProtocolError) throw err;
+        if (err instanceof LeaseLostError || err instanceof WerkerProtocolError || err instanceof TokenRefusedError) throw err;
         if (opts.signal?.aborted) throw err;
         transient = describe(err);
       }

@@ -77,13 +77,28 @@ export interface RenewResult {
   leaseExpiresAt: number;
 }
 
+/** 'offline': a werker stopping gracefully says goodbye, so `ocelot werkers` shows it gone at once. */
+export type WerkerStatus = 'online' | 'offline';
+
+export interface RegisterAnswer {
+  /** The server's lease length: the werker renews every third of it, so it must come from the server. */
+  leaseMs: number;
+}
+
 export class LeaseLostError extends Error {
   override name = 'LeaseLostError';
 }
 
+/** The server refused the werker's token (revoked or never valid): waiting will not heal it, so the werker stops. */
+export class TokenRefusedError extends Error {
+  override name = 'TokenRefusedError';
+  /** The HTTP status it stands for, as WerkerProtocolError would carry it. */
+  readonly status = 401;
+}
+
 export interface WerkerServerClient {
   /** Announce (or refresh) this werker: tags, runtimes, slots. Also the heartbeat for `ocelot werkers`. */
-  register(werker: WerkerInfo): Promise<void>;
+  register(werker: WerkerInfo, status?: WerkerStatus): Promise<RegisterAnswer>;
   /**
    * Claim the oldest QUEUED build whose `requires` labels this werker covers; wait up to `waitMs` for one
    * (long-poll / in-process wake-up). Resolves null on timeout or abort.

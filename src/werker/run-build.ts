@@ -73,8 +73,11 @@ export async function runBuild(claim: ClaimedBuild, opts: RunBuildOptions): Prom
       if (!stopKind) stopKind = 'cancel';
       stop.abort();
     },
-    onLost: () => {
+    onLost: (err) => {
       stopKind = 'lost';
+      // Said once, here: the server has given this attempt up (or cannot be reached for a whole lease), so the
+      // stage is killed and nothing more is written for it. Operators look for this line after a network cut.
+      opts.log?.(`build ${lease.buildId} attempt ${lease.attempt}: lease lost (${errorText(err)}); stopping its stage, writing nothing more`);
       stop.abort();
     },
   });

@@ -9,7 +9,7 @@
 import os from 'node:os';
 import { randomUUID } from 'node:crypto';
 import type { Runtime } from '../runtimes/runtime.js';
-import type { ClaimedBuild, WerkerInfo, WerkerServerClient } from './protocol.js';
+import { TokenRefusedError, type ClaimedBuild, type WerkerInfo, type WerkerServerClient } from './protocol.js';
 import { runBuild, errorText } from './run-build.js';
 import type { RunBuildOptions } from './run-build.js';
 
@@ -32,6 +32,7 @@ export interface WerkerOptions {
   spoolIsServerLog?: boolean;
   workDir: string;
   cloneDepth?: number;
+  /** Used only until the server says its own lease length at registration (which wins). */
   leaseMs?: number;
   stageTimeoutMs?: number;
   killGraceMs?: number;
@@ -40,6 +41,11 @@ export interface WerkerOptions {
   /** Called after each build (docker: sweep orphaned containers). */
   afterBuild?: () => Promise<void>;
   log?: (msg: string) => void;
+  /**
+   * The werker cannot go on (the server refused its token): it has stopped claiming; the owner should stop it
+   * and exit. Without this callback the werker only stops claiming.
+   */
+  onFatal?: (err: Error) => void;
 }
 
 export class Werker {
@@ -52,10 +58,18 @@ export class Werker {
   private heartbeat: NodeJS.Timeout | undefined;
   private health = new Map<string, string | undefined>();
   private paused = false;
+  private leaseMs: number;
+  private fatal: Error | undefined;
 
   constructor(private readonly opts: WerkerOptions) {
     this.id = opts.id ?? randomUUID();
     this.name = opts.name ?? os.hostname();
+    this.leaseMs = opts.leaseMs ?? 15_000;
+  }
+
+  /** The lease length in use: the server's, once registered. */
+  get leaseLengthMs(): number {
+    return this.leaseMs;
   }
 
   info(): WerkerInfo {
@@ -90,13 +104,14 @@ export class Werker {
 
   async start(): Promise<void> {
     await this.checkHealth();
-    await this.opts.client.register(this.info());
+    this.leaseMs = (await this.opts.client.register(this.info())).leaseMs;
     const every = this.opts.heartbeatMs ?? 5_000;
     const beat = async () => {
       try {
         await this.checkHealth();
-        await this.opts.client.register(this.info());
+        this.leaseMs = (await this.opts.client.register(this.info())).leaseMs;
       } catch (err) {
+        if (err instanceof TokenRefusedError) return this.giveUp(err);
         this.opts.log?.(`werker ${this.name}: heartbeat failed: ${errorText(err)}`);
       }
       if (!this.stopClaiming.signal.aborted) this.heartbeat = setTimeout(beat, every).unref();
@@ -113,6 +128,26 @@ export class Werker {
     const timer = setTimeout(() => this.shutdownBuilds.abort(), drainMs);
     await all;
     clearTimeout(timer);
+    // Say goodbye so `ocelot werkers` shows this werker gone now rather than after the online window. Best
+    // effort: a werker stopping while the server is down (or with a refused token) must still stop.
+    if (!this.fatal) {
+      await this.opts.client.register(this.info(), 'offline').catch((err) => this.opts.log?.(`werker ${this.name}: could not sign off: ${errorText(err)}`));
+    }
+  }
+
+  /** Why the werker gave up on its own (token refused), if it did. */
+  get fatalError(): Error | undefined {
+    return this.fatal;
+  }
+
+  /** A revoked token: stop claiming at once (retrying would hammer the server forever) and tell the owner. */
+  private giveUp(err: Error): void {
+    if (this.fatal) return;
+    this.fatal = err;
+    this.opts.log?.(`werker ${this.name}: ${err.message}; not claiming any more builds`);
+    this.stopClaiming.abort();
+    if (this.heartbeat) clearTimeout(this.heartbeat);
+    this.opts.onFatal?.(err);
   }
 
   private async checkHealth(): Promise<void> {
@@ -142,6 +177,10 @@ export class Werker {
         claim = await this.opts.client.claim({ ...this.info() }, this.opts.claimWaitMs ?? 30_000, stop);
       } catch (err) {
         if (stop.aborted) break;
+        if (err instanceof TokenRefusedError) {
+          this.giveUp(err);
+          break;
+        }
         this.opts.log?.(`werker ${this.name} slot ${slot}: claim failed: ${errorText(err)}; retrying`);
         await sleep(1_000, stop);
         continue;
@@ -162,7 +201,7 @@ export class Werker {
           spoolIsServerLog: this.opts.spoolIsServerLog,
           workDir: this.opts.workDir,
           cloneDepth: this.opts.cloneDepth ?? 50,
-          leaseMs: this.opts.leaseMs ?? 15_000,
+          leaseMs: this.leaseMs,
           stageTimeoutMs: this.opts.stageTimeoutMs ?? 60 * 60_000,
           killGraceMs: this.opts.killGraceMs ?? 10_000,
           shutdown: this.shutdownBuilds.signal,

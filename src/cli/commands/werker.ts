@@ -1,6 +1,5 @@
 import os from 'node:os';
 import { startRemoteWerker } from '../../embedded/remote-werker.js';
-import { leaseMsFromEnv, maxAttemptsFromEnv } from '../../embedded/env-settings.js';
 import { UsageError } from '../resolve.js';
 
 /** `ocelot werker --server URL --token T`: a werker on this machine for a server elsewhere. */
@@ -34,8 +33,12 @@ export async function werkerCommand(flags: {
     allowHost: flags.hostBuilds,
     docker: flags.docker,
     keepContainers: Boolean(flags.keepContainers),
-    leaseMs: leaseMsFromEnv(),
     drainMs: num(flags.drain, 10, '--drain') * 1000,
+    onFatal: (err) => {
+      // Exit non-zero so a supervisor (systemd, compose) shows the failure instead of a werker idling uselessly.
+      console.error(`ocelot werker: ${err.message}. Ask an admin for a new token (ocelot werker-token create <name>) and restart the werker with it.`);
+      setImmediate(() => void running.stop().finally(() => process.exit(3)));
+    },
   });
   const shutdown = (signal: string) => {
     console.log(`${signal}: no new builds; running ones get the drain time, then go back to the queue`);
