@@ -12,8 +12,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createStore } from '../src/store/index.js';
 import type { Store } from '../src/store/store.js';
 import { serve, type Serving } from '../src/embedded/serve.js';
-import { HttpWerkerClient, WerkerProtocolError } from '../src/werker/http-client.js';
-import { LeaseLostError, type WerkerInfo } from '../src/werker/protocol.js';
+import { HttpWerkerClient } from '../src/werker/http-client.js';
+import { LeaseLostError, TokenRefusedError, type WerkerInfo } from '../src/werker/protocol.js';
 import { event } from '../src/store/store-suite.js';
 
 const ADMIN = 'protocol-admin-token';
@@ -139,7 +139,7 @@ describe('werker protocol over HTTP', () => {
     await client({ token: created.token }).register(info('w7'));
     expect((await store.revokeWerkerToken('to-revoke')).map((t) => t.id)).toEqual([created.id]);
     const t0 = Date.now();
-    await expect(client({ token: created.token }).register(info('w7'))).rejects.toBeInstanceOf(WerkerProtocolError);
+    await expect(client({ token: created.token }).register(info('w7'))).rejects.toBeInstanceOf(TokenRefusedError);
     expect(Date.now() - t0).toBeLessThan(1_000);
   });
 
