@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { parsePipeline, plan, formatIssue } from '../../pipeline/index.js';
-import type { Runtime, RuntimeSession, StageOutput } from '../../runtimes/runtime.js';
+import { RuntimeSetupError, type Runtime, type RuntimeSession, type StageOutput } from '../../runtimes/runtime.js';
 import { createHostRuntime } from '../../runtimes/host/index.js';
 import { requestedLimits, type DockerRuntimeJob } from '../../runtimes/docker/options.js';
 import { buildVariables, mergeEnv } from '../../werker/build-env.js';
@@ -66,22 +66,32 @@ export async function runCommand(dir: string | undefined, opts: RunOptions): Pro
       limits: requestedLimits(pipeline.resources),
       allowDockerSocket: pipeline.dockerSocket === true,
     };
-    session = await runtime.prepare(job, output, controller.signal);
+    const setupStarted = Date.now();
+    try {
+      session = await runtime.prepare(job, output, controller.signal);
+    } catch (err) {
+      // No engine, a missing image: a result like a failing stage (with the reason), not a crash.
+      if (!(err instanceof RuntimeSetupError)) throw err;
+      out.write(`${err.message}\n`);
+      results.push({ name: 'setup', state: 'FAILED', exitCode: null, durationMs: Date.now() - setupStarted, reason: err.message });
+      failed = true;
+    }
     const baseEnv = mergeEnv(
       buildVariables({
         buildId: 0,
         attempt: 1,
         commit,
         event: { forge: 'local', kind: 'manual', account: 'local', repo: path.basename(root), cloneUrl: root, commit, branch, commitMessages: [], changedFiles: null, sender: `cli:${process.env.USER ?? 'local'}` },
-        workspacePath: session.workspacePath,
+        workspacePath: session?.workspacePath ?? root,
         previousSuccessfulCommit: null,
       }),
       pipeline.env,
     );
     for (const [i, stage] of pipeline.stages.entries()) {
       const p = planned.stages[i];
-      if (failed || controller.signal.aborted || (p && !p.run)) {
-        results.push({ name: stage.name, state: 'SKIPPED', exitCode: null, durationMs: null, reason: failed ? 'an earlier stage failed' : p?.reason });
+      if (!session || failed || controller.signal.aborted || (p && !p.run)) {
+        const reason = !session ? 'not run: setup failed' : failed ? 'an earlier stage failed' : p?.reason;
+        results.push({ name: stage.name, state: 'SKIPPED', exitCode: null, durationMs: null, reason });
         continue;
       }
       out.write(paint('blue', `── ${stage.name} ──\n`));
