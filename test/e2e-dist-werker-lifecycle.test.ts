@@ -1,0 +1,44 @@
+/**
+ * A werker's life as an operator sees it, with real processes: it takes the lease length from the server (no
+ * setting on the werker), says goodbye on SIGTERM so `ocelot werkers` shows it gone at once, and stops with a
+ * clear message and a non-zero exit when its token is revoked, instead of retrying forever.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ocelot, ocelotJson } from './support/ocelot-process.js';
+import { startCluster, type Cluster } from './support/cluster.js';
+
+interface WerkersJson {
+  werkers: Array<{ name: string; online: boolean }>;
+}
+
+describe('distributed: werker lifecycle', () => {
+  let c: Cluster;
+  beforeAll(async () => {
+    c = await startCluster({ leaseMs: 4_321, pipeline: 'buildTool: shell\nstages:\n  - name: noop\n    script: ["true"]\n' });
+    await c.startServer();
+  });
+  afterAll(async () => c?.close());
+
+  it("takes the server's lease length; SIGTERM signs it off: ocelot werkers shows it gone at once", async () => {
+    const w = await c.startWerker('polite');
+    expect(w.output()).toContain("lease 4321 ms (the server's)");
+    let listed = await ocelotJson<WerkersJson>(['werkers'], c.env());
+    expect(listed.werkers.find((x) => x.name === 'polite')?.online).toBe(true);
+    expect(await w.stop('SIGTERM')).toBe(0);
+    listed = await ocelotJson<WerkersJson>(['werkers'], c.env());
+    expect(listed.werkers.find((x) => x.name === 'polite')?.online).toBe(false);
+  });
+
+  it('a revoked token: the werker stops claiming and exits non-zero with a clear message', async () => {
+    const w = await c.startWerker('revoked');
+    const exited = new Promise<number | null>((resolve) => w.child.once('exit', (code) => resolve(code)));
+    const t0 = Date.now();
+    const r = await ocelot(['werker-token', 'revoke', `revoked-${c.werkers.length - 1}`], c.env());
+    expect(r.code, r.stderr).toBe(0);
+    // Its next request (heartbeat every 5 s, or its next claim) is refused.
+    const code = await Promise.race([exited, new Promise<string>((resolve) => setTimeout(() => resolve('still running'), 15_000))]);
+    expect(code, w.output()).toBe(3);
+    expect(Date.now() - t0).toBeLessThan(15_000);
+    expect(w.output()).toMatch(/refused the werker token.*Ask an admin for a new token/s);
+  });
+});
