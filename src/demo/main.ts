@@ -21,6 +21,7 @@ import { startGitHttpServer } from '../devtools/git-http-server.js';
 import { createTestRepo } from '../devtools/test-repo.js';
 import { repointGithubPush } from '../devtools/payloads.js';
 import { githubDeliveryHeaders } from '../forges/github/sign.js';
+import { probeDocker } from '../runtimes/docker/index.js';
 
 const args = process.argv.slice(2);
 const useDocker = args.includes('--docker');
@@ -55,6 +56,14 @@ echo "all tests passed"
 `;
 
 async function main(): Promise<number> {
+  if (useDocker) {
+    // Say it up front rather than let the build fail in validation for want of a docker runtime.
+    const health = await probeDocker({ timeoutMs: 5_000 });
+    if (!health.ok) {
+      console.error(`demo --docker needs a Docker engine: ${health.reason}\nrun scripts/ensure-docker.sh (starts one and builds ${image}), or drop --docker`);
+      return 1;
+    }
+  }
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ocelot-demo-'));
   const gitRoot = path.join(tmp, 'git');
   step(`sample repository demo/hello in ${gitRoot}`);
