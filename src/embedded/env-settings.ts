@@ -8,6 +8,11 @@ export function leaseMsFromEnv(env: NodeJS.ProcessEnv = process.env): number {
   return Math.max(1_000, intFrom(env.OCELOT_LEASE_MS, DEFAULTS.leaseMs, 'OCELOT_LEASE_MS'));
 }
 
+/** OCELOT_SPOOL_MAX_MB (werker): unacknowledged log output a build may pile up while the server is away. */
+export function spoolMaxBytesFromEnv(env: NodeJS.ProcessEnv = process.env): number {
+  return Math.max(1, intFrom(env.OCELOT_SPOOL_MAX_MB, 256, 'OCELOT_SPOOL_MAX_MB')) * 1024 * 1024;
+}
+
 export function maxAttemptsFromEnv(env: NodeJS.ProcessEnv = process.env): number {
   return Math.max(1, intFrom(env.OCELOT_MAX_ATTEMPTS, DEFAULTS.maxAttempts, 'OCELOT_MAX_ATTEMPTS'));
 }

@@ -15,6 +15,7 @@ import { createHostRuntime } from '../runtimes/host/index.js';
 import { VERSION } from '../version.js';
 import { dockerProvider, type DockerProvider } from './docker-provider.js';
 import { stableWerkerId } from './werker-id.js';
+import { spoolMaxBytesFromEnv } from './env-settings.js';
 
 export interface RemoteWerkerOptions {
   server: string;
@@ -76,6 +77,7 @@ export async function startRemoteWerker(opts: RemoteWerkerOptions, log: (msg: st
     spoolPath: (build, attempt) => path.join(spool, String(build), `${attempt}.log`),
     workDir: workspaces,
     onFatal: opts.onFatal,
+    spoolMaxUnackedBytes: spoolMaxBytesFromEnv(),
     afterBuild: async () => {
       // The server has every chunk of a finished build: its spool can go. Running builds keep theirs.
       const running = new Set((werker?.current() ?? []).map(String));

@@ -16,16 +16,29 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { StageOutput } from '../runtimes/runtime.js';
-import { LeaseLostError, type LogChunk } from './protocol.js';
+import { LeaseLostError, chunkLength, type LogChunk } from './protocol.js';
 
 export const MAX_CHUNK_BYTES = 256 * 1024;
+/** Default bound of bytes written but not acknowledged while delivery fails (server unreachable). */
+export const DEFAULT_MAX_UNACKED_BYTES = 256 * 1024 * 1024;
 const EMPTY = new Uint8Array(0);
 
 export interface LogSpoolOptions {
   /** Deliver chunks (in seq order; the next call waits for this one). Throwing means "offer them again later". */
   onChunks(chunks: LogChunk[]): Promise<void>;
-  /** Delivery gave up after the retries (or on an error not worth retrying). The bytes stay in the file. */
+  /**
+   * Delivery gave up after the retries (or on an error not worth retrying). The bytes stay in the file, and
+   * unless the error was fatal, delivery starts over by itself every `retryMaxMs` (and on drain()).
+   */
   onError?(err: unknown): void;
+  /**
+   * While delivery is failing, more than `maxUnackedBytes` have piled up unacknowledged: the disk must not fill
+   * up because the server is away, so the owner should stop what writes (the build). Called once, with a
+   * message for the build's reason. Delivery goes on: what is in the file still reaches the server later.
+   */
+  onOverflow?(message: string): void;
+  /** Default 256 MiB. Counted only while delivery fails, so a fast writer with a healthy server is never cut. */
+  maxUnackedBytes?: number;
   /** Stage of the bytes written before the first setStage(); default 0. */
   initialStage?: number;
   /**
@@ -66,7 +79,8 @@ interface Waiter {
 
 export class LogSpool {
   readonly path: string;
-  private readonly opts: Required<Omit<LogSpoolOptions, 'onError' | 'initialStage' | 'indexOnly'>> & Pick<LogSpoolOptions, 'onError'>;
+  private readonly opts: Required<Omit<LogSpoolOptions, 'onError' | 'onOverflow' | 'initialStage' | 'indexOnly'>> &
+    Pick<LogSpoolOptions, 'onError' | 'onOverflow'>;
   private readonly indexOnly: boolean;
   private readonly writeFd: number;
   private readonly readFd: number;
@@ -88,6 +102,14 @@ export class LogSpool {
   private lastPassAt = -Infinity;
   private wakeUp: (() => void) | null = null;
   private failure: unknown = null;
+  /** When the current give-up happened, for the automatic restart; fatal give-ups never restart. */
+  private failedAt = 0;
+  private failureFatal = false;
+  /** Everything before this offset has been acknowledged by onChunks. */
+  private acked: number;
+  /** Since when onChunks has been failing (null while it succeeds). */
+  private failingSince: number | null = null;
+  private overflowed = false;
   private waiters: Waiter[] = [];
   private closed = false;
 
@@ -97,6 +119,8 @@ export class LogSpool {
     this.opts = {
       onChunks: opts.onChunks,
       onError: opts.onError,
+      onOverflow: opts.onOverflow,
+      maxUnackedBytes: Math.max(1, opts.maxUnackedBytes ?? DEFAULT_MAX_UNACKED_BYTES),
       maxChunkBytes: Math.min(Math.max(1, opts.maxChunkBytes ?? MAX_CHUNK_BYTES), MAX_CHUNK_BYTES),
       maxChunksPerCall: Math.max(1, opts.maxChunksPerCall ?? 16),
       pollMs: opts.pollMs ?? 50,
@@ -112,6 +136,7 @@ export class LogSpool {
     this.writeFd = fs.openSync(filePath, 'a');
     this.readFd = fs.openSync(filePath, 'r');
     this.readOffset = fs.fstatSync(this.writeFd).size;
+    this.acked = this.readOffset;
     this.boundaries = [{ offset: this.readOffset, stage: opts.initialStage ?? 0 }];
     this.scratch = Buffer.allocUnsafe(this.opts.maxChunkBytes);
 
@@ -123,10 +148,34 @@ export class LogSpool {
     } catch {
       this.watcher = undefined;
     }
-    this.timer = setInterval(() => {
-      if (!this.pumping && !this.failure) this.kick();
-    }, this.opts.pollMs);
+    this.timer = setInterval(() => this.tick(), this.opts.pollMs);
     this.timer.unref();
+  }
+
+  private tick(): void {
+    if (this.failingSince !== null) this.checkBound();
+    // A give-up is not the end: the server may be back by now (a long restart, a network cut that healed), so
+    // delivery starts over from the first unacknowledged chunk rather than waiting for the build's final drain.
+    if (this.failure && !this.failureFatal && !this.pumping && performance.now() - this.failedAt >= this.opts.retryMaxMs) this.failure = null;
+    if (!this.pumping && !this.failure) this.kick();
+  }
+
+  /** The bound on what piles up while the server is away: reported once, the owner stops the writer. */
+  private checkBound(): void {
+    if (this.overflowed || this.closed) return;
+    const unacked = fs.fstatSync(this.writeFd).size - this.acked;
+    if (unacked <= this.opts.maxUnackedBytes) return;
+    this.overflowed = true;
+    const mib = (n: number) => `${Math.round(n / (1024 * 1024))} MiB`;
+    const since = new Date(Date.now() - (performance.now() - this.failingSince!)).toISOString();
+    try {
+      this.opts.onOverflow?.(
+        `log shipping failed: the server has not acknowledged log output since ${since} and ${mib(unacked)} are waiting in ` +
+          `the werker's spool (limit ${mib(this.opts.maxUnackedBytes)}, OCELOT_SPOOL_MAX_MB); the build was stopped so the disk does not fill up`,
+      );
+    } catch {
+      // the owner's handler must not break the timer
+    }
   }
 
   /** The sink for a stage: the spool's fd for child processes, and a synchronous append for Ocelot's own text. */
@@ -233,6 +282,8 @@ export class LogSpool {
       }
     } catch (err) {
       this.failure = err;
+      this.failedAt = performance.now();
+      this.failureFatal = this.opts.isFatal(err);
       this.settle(() => true, err);
       try {
         this.opts.onError?.(err);
@@ -336,8 +387,12 @@ export class LogSpool {
     for (let attempt = 0; ; attempt++) {
       try {
         await this.opts.onChunks(batch);
+        const last = batch[batch.length - 1]!;
+        this.acked = last.offset + chunkLength(last);
+        this.failingSince = null;
         return;
       } catch (err) {
+        this.failingSince ??= performance.now();
         if (attempt >= this.opts.maxRetries || this.opts.isFatal(err) || this.closed) throw err;
         await new Promise((r) => setTimeout(r, delay));
         delay = Math.min(delay * 2, this.opts.retryMaxMs);

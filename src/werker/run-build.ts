@@ -38,6 +38,8 @@ export interface RunBuildOptions {
   spoolPath: (buildId: number, attempt: number) => string;
   /** The spool file IS the server's log file (embedded): ship only the chunk index. */
   spoolIsServerLog?: boolean;
+  /** Bound of unacknowledged log bytes while the server is unreachable (default 256 MiB); past it the build stops. */
+  spoolMaxUnackedBytes?: number;
   workDir: string;
   cloneDepth: number;
   leaseMs: number;
@@ -67,7 +69,8 @@ export async function runBuild(claim: ClaimedBuild, opts: RunBuildOptions): Prom
 
   // One abort for "stop now": cancel from the server, lost lease, or werker shutdown.
   const stop = new AbortController();
-  let stopKind: 'cancel' | 'lost' | 'shutdown' | null = null;
+  let stopKind: 'cancel' | 'lost' | 'shutdown' | 'spool' | null = null;
+  let spoolProblem = '';
   const keeper = new LeaseKeeper(client, lease, opts.leaseMs, {
     onCancel: () => {
       if (!stopKind) stopKind = 'cancel';
@@ -91,6 +94,14 @@ export async function runBuild(claim: ClaimedBuild, opts: RunBuildOptions): Prom
   const spool = new LogSpool(opts.spoolPath(lease.buildId, lease.attempt), {
     onChunks: (chunks) => client.appendLogs(lease, chunks),
     indexOnly: opts.spoolIsServerLog === true,
+    maxUnackedBytes: opts.spoolMaxUnackedBytes,
+    onOverflow: (message) => {
+      if (stopKind) return;
+      stopKind = 'spool';
+      spoolProblem = message;
+      opts.log?.(`build ${lease.buildId} attempt ${lease.attempt}: ${message}`);
+      stop.abort();
+    },
   });
   const workspaceDir = path.join(opts.workDir, `${lease.buildId}-${lease.attempt}`);
   let session: RuntimeSession | undefined;
@@ -304,6 +315,17 @@ export async function runBuild(claim: ClaimedBuild, opts: RunBuildOptions): Prom
   /** The build was stopped from outside: cancelled (final), lost (silent) or shutting down (handed back). */
   async function endStopped(current?: StageSlot): Promise<void> {
     if (stopKind === 'lost') return;
+    if (stopKind === 'spool') {
+      // The result and the log reach the server once it answers again (finish drains the spool first).
+      if (current) {
+        current.state = 'FAILED';
+        current.reason = spoolProblem;
+        current.finishedAt = now();
+        say(current.ordinal, spoolProblem);
+      }
+      await finish('FAILED', spoolProblem, { state: 'SKIPPED', reason: 'not run: log shipping failed' });
+      return;
+    }
     if (stopKind === 'shutdown') {
       if (current) say(current.ordinal, 'The werker is shutting down: this build goes back to the queue.');
       await spool.drain().catch(() => undefined);

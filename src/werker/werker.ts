@@ -30,6 +30,7 @@ export interface WerkerOptions {
   whenUnsupported: 'fail' | 'hand-back';
   spoolPath: RunBuildOptions['spoolPath'];
   spoolIsServerLog?: boolean;
+  spoolMaxUnackedBytes?: number;
   workDir: string;
   cloneDepth?: number;
   /** Used only until the server says its own lease length at registration (which wins). */
@@ -199,6 +200,7 @@ export class Werker {
           whenUnsupported: this.opts.whenUnsupported,
           spoolPath: this.opts.spoolPath,
           spoolIsServerLog: this.opts.spoolIsServerLog,
+          spoolMaxUnackedBytes: this.opts.spoolMaxUnackedBytes,
           workDir: this.opts.workDir,
           cloneDepth: this.opts.cloneDepth ?? 50,
           leaseMs: this.leaseMs,
