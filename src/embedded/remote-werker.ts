@@ -13,7 +13,7 @@ import { HttpWerkerClient } from '../werker/http-client.js';
 import { Werker, type RuntimeProvider } from '../werker/werker.js';
 import { createHostRuntime } from '../runtimes/host/index.js';
 import { VERSION } from '../version.js';
-import { dockerProvider, type DockerProvider } from './docker-provider.js';
+import type { DockerProvider } from './docker-provider.js';
 import { stableWerkerId } from './werker-id.js';
 import { spoolMaxBytesFromEnv } from './env-settings.js';
 
@@ -56,6 +56,8 @@ export async function startRemoteWerker(opts: RemoteWerkerOptions, log: (msg: st
   if (opts.allowHost) runtimes.host = { runtime: createHostRuntime() };
   let docker: DockerProvider | undefined;
   if (opts.docker) {
+    // Loaded only when asked for: the Docker client and its dependencies are most of an idle werker's memory.
+    const { dockerProvider } = await import('./docker-provider.js');
     docker = await dockerProvider({
       werkerId: id,
       keepContainers: opts.keepContainers,
