@@ -181,19 +181,7 @@ describe('prepareWorkspace', () => {
     await expect(prepare({ dir }).result).rejects.toThrow(`workspace directory ${dir} is not empty`);
     await expect(prepare({ commit: 'main; rm -rf /' }).result).rejects.toThrow('is not a commit id');
   });
-
-  it('is fast: a small repository over local HTTP is checked out in well under 200 ms (p50)', async () => {
-    const times: number[] = [];
-    for (let i = 0; i < 11; i++) {
-      const t0 = performance.now();
-      await prepare({}).result;
-      times.push(performance.now() - t0);
-    }
-    times.sort((a, b) => a - b);
-    const p50 = times[5]!;
-    console.log(`workspace: small repo over local HTTP, p50 ${p50.toFixed(1)} ms (min ${times[0]!.toFixed(1)}, max ${times[10]!.toFixed(1)})`);
-    expect(p50).toBeLessThan(200);
-  });
+  // Speed (pickup → first command) is a figure, measured by bench/pickup.mjs, not asserted in a unit test.
 });
 
 function gitProcessesFor(port: number): Promise<number> {
