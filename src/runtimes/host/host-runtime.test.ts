@@ -210,7 +210,7 @@ describe('host runtime', () => {
     await s.destroy(); // twice is fine
   });
 
-  it('per-stage overhead: 50 stages of `true` against bash running the same 50 commands', async () => {
+  it('runs 50 back-to-back stages, each its own bash, all passing (overhead printed; the figure is bench/stage-overhead.mjs)', async () => {
     const s = await session();
     const out = fileOutput();
     const run = () => s.runStage({ ...stage(['true']), output: out });
