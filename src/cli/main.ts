@@ -18,6 +18,17 @@ function lazy<A extends unknown[]>(load: () => Promise<(...args: A) => unknown>)
   };
 }
 
+/** The werker operator's docker settings, the same on every command that runs a werker (`up`, `werker`). */
+function dockerOptions(cmd: Command): Command {
+  return cmd
+    .option('--docker-memory <size>', 'memory ceiling of build containers, e.g. 4g (env OCELOT_DOCKER_MEMORY)')
+    .option('--docker-cpus <n>', 'CPU ceiling of build containers, e.g. 2 or 1.5 (env OCELOT_DOCKER_CPUS)')
+    .option('--docker-pids <n>', 'process-count ceiling of build containers (env OCELOT_DOCKER_PIDS)')
+    .option('--allow-docker-socket', 'mount the engine socket into builds that ask (dockerSocket: true); gives them root on this host (env OCELOT_DOCKER_ALLOW_SOCKET=1)')
+    .addOption(new Option('--pull-policy <policy>', 'when to pull build images (env OCELOT_DOCKER_PULL_POLICY; default if-not-present)').choices(['always', 'if-not-present', 'never']))
+    .option('--docker-socket <path>', 'Docker engine unix socket (env OCELOT_DOCKER_SOCKET; default DOCKER_HOST, else /var/run/docker.sock)');
+}
+
 const program = new Command();
 program.name('ocelot').description('Ocelot CI: webhooks in, ocelot.yml stages out, every stage recorded.').version(VERSION, '-V, --version');
 
@@ -33,15 +44,10 @@ program
   .option('--no-docker', 'do not use a Docker engine even if one answers')
   .option('--docker-fallback-to-host', 'run image: pipelines on the host when no Docker engine answers')
   .option('--keep-containers', 'leave build containers for debugging')
-  .option('--docker-memory <size>', 'memory ceiling of build containers, e.g. 4g (env OCELOT_DOCKER_MEMORY)')
-  .option('--docker-cpus <n>', 'CPU ceiling of build containers, e.g. 2 or 1.5 (env OCELOT_DOCKER_CPUS)')
-  .option('--docker-pids <n>', 'process-count ceiling of build containers (env OCELOT_DOCKER_PIDS)')
-  .option('--allow-docker-socket', 'mount the engine socket into builds that ask (dockerSocket: true); gives them root on this host (env OCELOT_DOCKER_ALLOW_SOCKET=1)')
-  .addOption(new Option('--pull-policy <policy>', 'when to pull build images (env OCELOT_DOCKER_PULL_POLICY; default if-not-present)').choices(['always', 'if-not-present', 'never']))
-  .option('--docker-socket <path>', 'Docker engine unix socket (env OCELOT_DOCKER_SOCKET; default DOCKER_HOST, else /var/run/docker.sock)')
   .option('--drain <seconds>', 'on SIGTERM, how long running builds may finish before being handed back', '10')
   .option('--private-reads', 'require the admin token for reads too')
   .action(lazy(async () => (await import('./commands/up.js')).upCommand));
+dockerOptions(program.commands.find((c) => c.name() === 'up')!);
 
 program
   .command('server')
@@ -67,6 +73,7 @@ program
   .option('--keep-containers', 'leave build containers for debugging')
   .option('--drain <seconds>', 'on SIGTERM, how long running builds may finish before being handed back', '10')
   .action(lazy(async () => (await import('./commands/werker.js')).werkerCommand));
+dockerOptions(program.commands.find((c) => c.name() === 'werker')!);
 
 const token = program.command('werker-token').description('issue and revoke werker tokens (needs the admin token in OCELOT_TOKEN)');
 token.command('create').argument('<name>').description('issue a token; it is printed once').option('--json', 'machine-readable output').action(lazy(async () => (await import('./commands/werker-token.js')).werkerTokenCreate));

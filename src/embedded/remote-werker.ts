@@ -14,6 +14,7 @@ import { Werker, type RuntimeProvider } from '../werker/werker.js';
 import { createHostRuntime } from '../runtimes/host/index.js';
 import { VERSION } from '../version.js';
 import type { DockerProvider } from './docker-provider.js';
+import type { DockerSettings } from './docker-settings.js';
 import { stableWerkerId } from './werker-id.js';
 import { spoolMaxBytesFromEnv } from './env-settings.js';
 
@@ -29,6 +30,8 @@ export interface RemoteWerkerOptions {
   /** Use Docker for pipelines with `image` when an engine answers. */
   docker: boolean;
   keepContainers: boolean;
+  /** Operator's docker settings (pull policy, ceilings, socket); defaults when absent. */
+  dockerSettings?: DockerSettings;
   drainMs: number;
   /** The server refused the token (revoked): the werker has stopped claiming; the caller stops it and exits. */
   onFatal?: (err: Error) => void;
@@ -61,6 +64,7 @@ export async function startRemoteWerker(opts: RemoteWerkerOptions, log: (msg: st
     docker = await dockerProvider({
       werkerId: id,
       keepContainers: opts.keepContainers,
+      ...(opts.dockerSettings ?? {}),
       isRunning: (buildId, attempt) => werker?.isRunning(buildId, attempt) ?? false,
       log,
     });

@@ -1,6 +1,7 @@
 import os from 'node:os';
 import { startRemoteWerker } from '../../embedded/remote-werker.js';
 import { UsageError } from '../resolve.js';
+import { dockerSettingsFrom, DockerSettingsError, type DockerFlags, type DockerSettings } from '../../embedded/docker-settings.js';
 
 /** `ocelot werker --server URL --token T`: a werker on this machine for a server elsewhere. */
 export async function werkerCommand(flags: {
@@ -14,7 +15,7 @@ export async function werkerCommand(flags: {
   docker: boolean;
   keepContainers?: boolean;
   drain: string;
-}): Promise<void> {
+} & DockerFlags): Promise<void> {
   if (!flags.server) throw new UsageError('give the server: --server https://ci.example.com (or env OCELOT_SERVER)');
   if (!flags.token) throw new UsageError('give a werker token: --token <token> (or env OCELOT_WERKER_TOKEN); an admin creates one with ocelot werker-token create <name>');
   const num = (v: string | undefined, fallback: number, what: string) => {
@@ -23,6 +24,13 @@ export async function werkerCommand(flags: {
     if (!Number.isInteger(n) || n < 0) throw new UsageError(`${what} must be a whole number, got '${v}'`);
     return n;
   };
+  let dockerSettings: DockerSettings;
+  try {
+    dockerSettings = dockerSettingsFrom(flags);
+  } catch (err) {
+    if (err instanceof DockerSettingsError) throw new UsageError(err.message);
+    throw err;
+  }
   const running = await startRemoteWerker({
     server: flags.server,
     token: flags.token,
@@ -33,6 +41,7 @@ export async function werkerCommand(flags: {
     allowHost: flags.hostBuilds,
     docker: flags.docker,
     keepContainers: Boolean(flags.keepContainers),
+    dockerSettings,
     drainMs: num(flags.drain, 10, '--drain') * 1000,
     onFatal: (err) => {
       // Exit non-zero so a supervisor (systemd, compose) shows the failure instead of a werker idling uselessly.
