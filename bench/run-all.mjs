@@ -9,7 +9,11 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const BENCHES = ['pickup', 'stage-overhead', 'logs', 'ingest', 'idle-rss'];
+const BENCHES = [
+  'pickup', 'stage-overhead', 'logs', 'ingest', 'idle-rss',
+  // Distributed mode: PostgreSQL at 127.0.0.1:5432, ocelot server and werker processes.
+  'distributed-pickup', 'distributed-throughput', 'distributed-dead-werker', 'distributed-idle-rss',
+];
 const only = process.argv.slice(2);
 const results = fs.mkdtempSync(path.join(os.tmpdir(), 'ocelot-bench-results-'));
 
