@@ -85,8 +85,8 @@ export async function startUp(opts: UpOptions, log: (msg: string) => void = cons
   fs.mkdirSync(workDir, { recursive: true });
   const secrets = loadOrCreateSecrets(dataDir);
 
+  // createStore brings the schema up to date.
   const store = await createStore({ url: `sqlite:${path.join(dataDir, 'ocelot.db')}`, logsDir });
-  await store.migrate();
   const recovered = await store.expireLeases(Number.MAX_SAFE_INTEGER);
   for (const r of recovered) log(`recovered build ${r.buildId} (attempt ${r.attempt} was interrupted): ${r.action}`);
 
