@@ -87,6 +87,9 @@ export class LogSpool {
   private readonly scratch: Buffer;
   private readonly timer: NodeJS.Timeout;
   private watcher: fs.FSWatcher | undefined;
+  private watchUnsupported = false;
+  /** File size at the last timer tick: unchanged means the writers are quiet and the watch can be re-armed. */
+  private lastTickSize = 0;
 
   /** Where the next read starts; everything before it has been chunked. */
   private readOffset: number;
@@ -140,19 +143,35 @@ export class LogSpool {
     this.boundaries = [{ offset: this.readOffset, stage: opts.initialStage ?? 0 }];
     this.scratch = Buffer.allocUnsafe(this.opts.maxChunkBytes);
 
-    // Change events make live output visible within milliseconds; the timer covers file systems without them
-    // and any coalesced or missed event.
-    try {
-      this.watcher = fs.watch(filePath, { persistent: false }, () => this.kick());
-      this.watcher.on('error', () => this.stopWatching());
-    } catch {
-      this.watcher = undefined;
-    }
+    // A change event makes sparse output visible within milliseconds. But the kernel sends one per write, and a
+    // program printing 100 MB makes thousands a second that cost the writer and this loop time for nothing: so
+    // the first event disarms the watch, the timer (every pollMs) takes over while output keeps coming, and
+    // the watch is armed again once a tick sees the file standing still.
+    this.lastTickSize = this.readOffset;
+    this.watch();
     this.timer = setInterval(() => this.tick(), this.opts.pollMs);
     this.timer.unref();
   }
 
+  private watch(): void {
+    if (this.closed || this.watcher || this.watchUnsupported) return;
+    try {
+      this.watcher = fs.watch(this.path, { persistent: false }, () => {
+        this.stopWatching();
+        this.kick();
+      });
+      this.watcher.on('error', () => this.stopWatching());
+    } catch {
+      this.watchUnsupported = true; // the timer alone, then
+    }
+  }
+
   private tick(): void {
+    if (!this.watcher && !this.closed) {
+      const size = fs.fstatSync(this.writeFd).size;
+      if (size === this.lastTickSize) this.watch();
+      this.lastTickSize = size;
+    }
     if (this.failingSince !== null) this.checkBound();
     // A give-up is not the end: the server may be back by now (a long restart, a network cut that healed), so
     // delivery starts over from the first unacknowledged chunk rather than waiting for the build's final drain.
