@@ -3,7 +3,7 @@
  * most while the client library would otherwise assume a newer default; asking `/version` unversioned first and
  * pinning min(engine, ours) keeps every later call on a path the engine understands.
  */
-import Docker from 'dockerode';
+import type Docker from 'dockerode';
 
 /** Newest API version whose features this runtime uses (Init, PidsLimit, NanoCpus, exec WorkingDir). */
 export const MAX_API_VERSION = '1.41';
@@ -37,6 +37,8 @@ export interface NegotiatedClient {
 
 /** Connects, asks the engine for its API version and returns a client pinned to the version we will use. */
 export async function connectDocker(opts: DockerConnectionOptions = {}): Promise<NegotiatedClient> {
+  // Loaded on first use: an idle werker (health checks, empty sweeps) never needs the library.
+  const { default: Docker } = await import('dockerode');
   const probe = new Docker(baseOptions(opts));
   const info = (await probe.version()) as { ApiVersion?: string };
   const engine = info.ApiVersion ?? MAX_API_VERSION;

@@ -6,6 +6,7 @@
 import type Docker from 'dockerode';
 import { connectDocker } from './client.js';
 import { engineMessage, engineStatus } from './errors.js';
+import { engineGetJson, engineTarget } from './engine-http.js';
 import { LABEL_ATTEMPT, LABEL_BUILD, LABEL_KEEP, LABEL_MANAGED, LABEL_WERKER } from './labels.js';
 
 export interface SweepOptions {
@@ -26,11 +27,18 @@ export interface SweepResult {
 }
 
 export async function sweepOrphans(opts: SweepOptions): Promise<SweepResult> {
-  const docker = opts.docker ?? (await connectDocker(opts.socketPath ? { socketPath: opts.socketPath } : {})).docker;
-  const containers = await docker.listContainers({
-    all: true,
-    filters: { label: [`${LABEL_MANAGED}=true`, `${LABEL_WERKER}=${opts.werkerId}`] },
-  });
+  const filters = { label: [`${LABEL_MANAGED}=true`, `${LABEL_WERKER}=${opts.werkerId}`] };
+  // Listing goes over plain HTTP when it can: most sweeps find nothing, and then the client library (and its
+  // memory) is never loaded. Removing needs the library.
+  const target = opts.docker ? null : engineTarget(opts.socketPath);
+  let containers: Array<{ Id: string; Labels?: Record<string, string> }>;
+  let docker = opts.docker;
+  if (target) {
+    containers = await engineGetJson(target, `/containers/json?all=1&filters=${encodeURIComponent(JSON.stringify(filters))}`, 10_000);
+  } else {
+    docker ??= (await connectDocker(opts.socketPath ? { socketPath: opts.socketPath } : {})).docker;
+    containers = await docker.listContainers({ all: true, filters });
+  }
   const result: SweepResult = { removed: [], kept: [], failed: [] };
   for (const c of containers) {
     const labels = c.Labels ?? {};
@@ -45,6 +53,7 @@ export async function sweepOrphans(opts: SweepOptions): Promise<SweepResult> {
       Number.isFinite(buildId) && Number.isFinite(attempt) ? await opts.isBuildRunning(buildId, attempt) : false;
     if (running) continue;
     try {
+      docker ??= (await connectDocker(opts.socketPath ? { socketPath: opts.socketPath } : {})).docker;
       await docker.getContainer(c.Id).remove({ force: true, v: true });
       result.removed.push(c.Id);
     } catch (err) {
