@@ -2,7 +2,7 @@
  * The werker operator's docker settings (`ocelot up` flags, OCELOT_DOCKER_* in the environment), checked and
  * turned into runtime options in one place so every command that starts a werker reads them the same way.
  */
-import { formatBytes, MIN_MEMORY_BYTES, parseMemory } from '../pipeline/index.js';
+import { formatBytes, MIN_MEMORY_BYTES, parseMemory } from '../pipeline/resources.js';
 import type { PullPolicy, ResourceLimits } from '../runtimes/docker/index.js';
 
 export interface DockerFlags {

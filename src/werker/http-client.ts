@@ -29,7 +29,9 @@ import {
   type RegisterAnswer,
   type WerkerServerClient,
 } from './protocol.js';
-import { postOnOwnConnection, type LongPollAnswer } from './long-poll.js';
+import http from 'node:http';
+import https from 'node:https';
+import { postOnOwnConnection, requestJson, type LongPollAnswer } from './long-poll.js';
 
 export interface HttpWerkerClientOptions {
   /** Base URL of the server (or of the proxy in front of the replicas), e.g. https://ci.example.com */
@@ -65,10 +67,13 @@ interface CallOptions {
 
 export class HttpWerkerClient implements WerkerServerClient {
   private readonly base: string;
+  /** Keep-alive connections for the ordinary calls (renewals, stage updates, logs); the claim has its own. */
+  private readonly agent: http.Agent;
   private readonly o: Required<Omit<HttpWerkerClientOptions, 'log'>> & Pick<HttpWerkerClientOptions, 'log'>;
 
   constructor(opts: HttpWerkerClientOptions) {
     this.base = opts.server.replace(/\/+$/, '');
+    this.agent = this.base.startsWith('https:') ? new https.Agent({ keepAlive: true }) : new http.Agent({ keepAlive: true });
     this.o = {
       retryForMs: 60_000,
       renewRetryForMs: 5_000,
@@ -143,18 +148,19 @@ export class HttpWerkerClient implements WerkerServerClient {
     for (let tries = 1; ; tries++) {
       let transient: string;
       try {
-        const signal = opts.signal ? AbortSignal.any([opts.signal, AbortSignal.timeout(opts.timeoutMs)]) : AbortSignal.timeout(opts.timeoutMs);
-        const res = await fetch(url, {
+        const res = await requestJson(url, {
           method,
-          headers: { 'content-type': 'application/json', authorization: `Bearer ${this.o.token}` },
-          body: JSON.stringify(body),
-          signal,
+          token: this.o.token,
+          body,
+          signal: opts.signal,
+          timeoutMs: opts.timeoutMs,
+          agent: this.agent,
         });
         if (res.status === 204) return null;
-        if (res.ok) return (await res.json()) as T;
-        const answer = await res.json().catch(() => ({}) as { error?: string; reason?: string });
-        const reason = (answer as { reason?: string }).reason ?? res.statusText;
-        if (res.status === 409 && (answer as { error?: string }).error === 'lease_lost') throw new LeaseLostError(reason);
+        if (res.status >= 200 && res.status < 300) return res.body as T;
+        const answer = (res.body ?? {}) as { error?: string; reason?: string };
+        const reason = answer.reason ?? `status ${res.status}`;
+        if (res.status === 409 && answer.error === 'lease_lost') throw new LeaseLostError(reason);
         if (res.status === 401) throw new TokenRefusedError(`the server refused the werker token (${reason})`);
         if (res.status < 500) throw new WerkerProtocolError(res.status, `${route}: ${res.status} ${reason}`);
         transient = `${res.status} ${reason}`;

@@ -13,18 +13,38 @@ export interface LongPollAnswer {
 }
 
 export function postOnOwnConnection(url: string, token: string, body: unknown, signal: AbortSignal, timeoutMs: number): Promise<LongPollAnswer> {
+  return requestJson(url, { method: 'POST', token, body, signal, timeoutMs, agent: false });
+}
+
+export interface JsonRequest {
+  method: string;
+  token: string;
+  body: unknown;
+  signal?: AbortSignal;
+  timeoutMs: number;
+  /** A keep-alive agent for ordinary calls; false = a connection of its own, destroyed on abort. */
+  agent: http.Agent | false;
+}
+
+/**
+ * One JSON request over node:http(s). The werker uses this rather than fetch for every protocol call: fetch's
+ * client (undici) is several megabytes of an idle werker's memory, and this is all the protocol needs.
+ */
+export function requestJson(url: string, o: JsonRequest): Promise<LongPollAnswer> {
   const target = new URL(url);
+  const { token, body, timeoutMs } = o;
+  const signal = o.signal ?? new AbortController().signal;
   const send = target.protocol === 'https:' ? https.request : http.request;
   const payload = Buffer.from(JSON.stringify(body));
   return new Promise((resolve, reject) => {
     const req = send(
       target,
       {
-        method: 'POST',
-        agent: false,
+        method: o.method,
+        agent: o.agent,
         timeout: timeoutMs,
-        // keep-alive, although the socket is never reused: on a "Connection: close" request the server stops
-        // reading the socket and would not notice the werker hanging up.
+        // keep-alive, even on a connection of its own that is never reused: on a "Connection: close" request the
+        // server stops reading the socket and would not notice the werker hanging up a long-poll.
         headers: { 'content-type': 'application/json', 'content-length': payload.byteLength, connection: 'keep-alive', authorization: `Bearer ${token}` },
       },
       (res) => {
@@ -45,7 +65,7 @@ export function postOnOwnConnection(url: string, token: string, body: unknown, s
     );
     // Hang up explicitly (not via the `signal` option), and the socket with it: that is the whole point.
     const hangUp = () => {
-      const err = new Error('claim aborted');
+      const err = new Error('request aborted');
       err.name = 'AbortError';
       req.destroy(err);
       req.socket?.destroy();

@@ -8,7 +8,6 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { PipelineSpec, Plan } from '../pipeline/types.js';
-import { parsePipeline, plan as planBuild, formatIssue } from '../pipeline/index.js';
 import type { Runtime, RuntimeSession, StageOutput, StageResult } from '../runtimes/runtime.js';
 import { RuntimeSetupError } from '../runtimes/runtime.js';
 import { requestedLimits, type DockerRuntimeJob } from '../runtimes/docker/options.js';
@@ -176,7 +175,7 @@ export async function runBuild(claim: ClaimedBuild, opts: RunBuildOptions): Prom
     }
     const pipeline = loaded.pipeline;
     const changes = await completeChangeset(event, workspaceDir, commit);
-    const plan = planBuild(
+    const plan = (await engine()).plan(
       {
         kind: event.kind,
         branch: event.branch,
@@ -343,6 +342,12 @@ export async function runBuild(claim: ClaimedBuild, opts: RunBuildOptions): Prom
   }
 }
 
+/**
+ * The pipeline engine, loaded with the first build rather than at start: its YAML parser is a good part of an idle
+ * werker's memory, and a werker that never builds should not pay for it.
+ */
+const engine = () => import('../pipeline/index.js');
+
 async function loadPipeline(dir: string): Promise<{ ok: true; pipeline: PipelineSpec } | { ok: false; messages: string[] }> {
   let text: string;
   try {
@@ -350,6 +355,7 @@ async function loadPipeline(dir: string): Promise<{ ok: true; pipeline: Pipeline
   } catch {
     return { ok: false, messages: [`${PIPELINE_FILE}: not found at the root of the repository at this commit; add one (see docs/pipeline.md)`] };
   }
+  const { parsePipeline, formatIssue } = await engine();
   const parsed = parsePipeline(text, PIPELINE_FILE);
   if (!parsed.ok) return { ok: false, messages: parsed.issues.map(formatIssue) };
   return { ok: true, pipeline: parsed.pipeline };
