@@ -23,42 +23,23 @@ export async function insertBuild(
   const now = Date.now();
   const state = options.state ?? 'QUEUED';
   await upsertRepo(trx, event, now);
-  const row = await trx
-    .insertInto('builds')
-    .values({
-      forge: event.forge,
-      account: event.account,
-      repo: event.repo,
-      clone_url: event.cloneUrl,
-      commit_hash: event.commit,
-      branch: event.branch ?? null,
-      tag: event.tag ?? null,
-      pr_number: event.pr?.number ?? null,
-      source_branch: event.pr?.sourceBranch ?? null,
-      target_branch: event.pr?.targetBranch ?? null,
-      event_kind: event.kind,
-      triggered_by: event.sender,
-      pipeline: options.pipeline ?? DEFAULT_PIPELINE,
-      state,
-      reason: options.reason ?? null,
-      attempt: 0,
-      max_attempts: options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,
-      requires: '[]',
-      werker_id: null,
-      lease_token: null,
-      lease_expires_at: null,
-      cancel_requested: 0,
-      keep_container: event.keepContainer ? 1 : 0,
-      event: JSON.stringify(event),
-      delivery_id: deliveryId ?? event.deliveryId ?? null,
-      queued_at: now,
-      started_at: null,
-      // A build recorded as SKIPPED is over the moment it is recorded.
-      finished_at: state === 'SKIPPED' ? now : null,
-    })
-    .returning('id')
-    .executeTakeFirstOrThrow();
-  const id = Number(row.id);
+  // The webhook hot path: one statement written out rather than built, which is measurably cheaper per webhook
+  // than the query builder's insert (ingest benchmark). Same SQL on SQLite and PostgreSQL.
+  const row = await sql<{ id: number }>`
+    insert into builds (forge, account, repo, clone_url, commit_hash, branch, tag, pr_number, source_branch,
+      target_branch, event_kind, triggered_by, pipeline, state, reason, attempt, max_attempts, requires, werker_id,
+      lease_token, lease_expires_at, cancel_requested, keep_container, event, delivery_id, queued_at, started_at,
+      finished_at)
+    values (${event.forge}, ${event.account}, ${event.repo}, ${event.cloneUrl}, ${event.commit}, ${event.branch ?? null},
+      ${event.tag ?? null}, ${event.pr?.number ?? null}, ${event.pr?.sourceBranch ?? null}, ${event.pr?.targetBranch ?? null},
+      ${event.kind}, ${event.sender}, ${options.pipeline ?? DEFAULT_PIPELINE}, ${state}, ${options.reason ?? null}, ${0},
+      ${options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS}, ${'[]'}, ${null}, ${null}, ${null}, ${0}, ${event.keepContainer ? 1 : 0},
+      ${JSON.stringify(event)}, ${deliveryId ?? event.deliveryId ?? null}, ${now}, ${null},
+      ${state === 'SKIPPED' ? now : null})
+    returning id`.execute(trx);
+  const first = row.rows[0];
+  if (!first) throw new Error('insert into builds returned no id');
+  const id = Number(first.id);
   // No build-activity wake-up: nobody can be following a build whose id did not exist until now.
   if (state === 'QUEUED') await tx.queued();
   return id;
@@ -74,13 +55,10 @@ const REPO_SEEN_REFRESH_MS = 60_000;
  * webhooks on PostgreSQL.
  */
 async function upsertRepo(trx: Kysely<Database>, event: BuildEvent, now: number): Promise<void> {
-  const seen = await trx
-    .selectFrom('repos')
-    .select(['clone_url', 'last_seen_at'])
-    .where('forge', '=', event.forge)
-    .where('account', '=', event.account)
-    .where('repo', '=', event.repo)
-    .executeTakeFirst();
+  const seen = (
+    await sql<{ clone_url: string; last_seen_at: number }>`
+      select clone_url, last_seen_at from repos where forge = ${event.forge} and account = ${event.account} and repo = ${event.repo}`.execute(trx)
+  ).rows[0];
   if (seen && seen.clone_url === event.cloneUrl && now - seen.last_seen_at < REPO_SEEN_REFRESH_MS) return;
   await trx
     .insertInto('repos')

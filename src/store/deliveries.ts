@@ -3,7 +3,7 @@
  * 2xx is only ever sent for something durable, and a redelivery gets the first answer back instead of new builds.
  */
 import type { BuildEvent } from '../events/model.js';
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { StoreDialect } from './dialect.js';
 import type { Database } from './schema.js';
 import type { DeliveryAnswer, NewBuildOptions } from './store.js';
@@ -19,13 +19,9 @@ export async function recordDelivery(
   builds: Array<{ event: BuildEvent; options?: NewBuildOptions }>,
   ignoredReason?: string,
 ): Promise<{ duplicate: boolean; answer: DeliveryAnswer }> {
+  // Written out rather than built: these run once per webhook (see insertBuild).
   const seenAnswer = async (trx: Kysely<Database>): Promise<DeliveryAnswer | null> => {
-    const seen = await trx
-      .selectFrom('deliveries')
-      .select('response')
-      .where('forge', '=', forge)
-      .where('delivery_id', '=', deliveryId!)
-      .executeTakeFirst();
+    const seen = (await sql<{ response: string }>`select response from deliveries where forge = ${forge} and delivery_id = ${deliveryId!}`.execute(trx)).rows[0];
     return seen ? (JSON.parse(seen.response) as DeliveryAnswer) : null;
   };
   try {
@@ -44,12 +40,11 @@ export async function recordDelivery(
         // The delivery row goes in last, with its answer (one statement, not insert-then-update). Its unique key
         // still decides races: on PostgreSQL a concurrent copy blocks here until the first commits, then inserts
         // nothing, and this whole transaction (its builds included) is rolled back.
-        const claimed = await trx
-          .insertInto('deliveries')
-          .values({ forge, delivery_id: deliveryId, received_at: Date.now(), response: JSON.stringify(answer) })
-          .onConflict((oc) => oc.columns(['forge', 'delivery_id']).doNothing())
-          .executeTakeFirst();
-        if (Number(claimed.numInsertedOrUpdatedRows ?? 0n) === 0) throw new LostDeliveryRace();
+        const claimed = await sql`
+          insert into deliveries (forge, delivery_id, received_at, response)
+          values (${forge}, ${deliveryId}, ${Date.now()}, ${JSON.stringify(answer)})
+          on conflict (forge, delivery_id) do nothing`.execute(trx);
+        if (Number(claimed.numAffectedRows ?? 0n) === 0) throw new LostDeliveryRace();
       }
       return { duplicate: false, answer };
     });
