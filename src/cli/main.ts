@@ -21,6 +21,7 @@ function lazy<A extends unknown[]>(load: () => Promise<(...args: A) => unknown>)
 /** The werker operator's docker settings, the same on every command that runs a werker (`up`, `werker`). */
 function dockerOptions(cmd: Command): Command {
   return cmd
+    .option('--no-git-cache', 'fetch every build over the network instead of through the werker\'s repository cache')
     .option('--docker-memory <size>', 'memory ceiling of build containers, e.g. 4g (env OCELOT_DOCKER_MEMORY)')
     .option('--docker-cpus <n>', 'CPU ceiling of build containers, e.g. 2 or 1.5 (env OCELOT_DOCKER_CPUS)')
     .option('--docker-pids <n>', 'process-count ceiling of build containers (env OCELOT_DOCKER_PIDS)')

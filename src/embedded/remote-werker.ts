@@ -33,6 +33,8 @@ export interface RemoteWerkerOptions {
   /** Operator's docker settings (pull policy, ceilings, socket); defaults when absent. */
   dockerSettings?: DockerSettings;
   drainMs: number;
+  /** Keep a local cache of the repositories built (git-cache.ts); default on. */
+  gitCache?: boolean;
   /** The server refused the token (revoked): the werker has stopped claiming; the caller stops it and exits. */
   onFatal?: (err: Error) => void;
 }
@@ -82,6 +84,7 @@ export async function startRemoteWerker(opts: RemoteWerkerOptions, log: (msg: st
     whenUnsupported: 'hand-back',
     spoolPath: (build, attempt) => path.join(spool, String(build), `${attempt}.log`),
     workDir: workspaces,
+    gitCacheDir: opts.gitCache === false ? undefined : path.join(root, 'git-cache'),
     onFatal: opts.onFatal,
     spoolMaxUnackedBytes: spoolMaxBytesFromEnv(),
     afterBuild: async () => {

@@ -44,6 +44,8 @@ export interface UpOptions {
   drainMs: number;
   privateReads: boolean;
   quiet?: boolean;
+  /** Keep a local cache of the repositories built (git-cache.ts); default on. */
+  gitCache?: boolean;
   /** Start with the werker paused (benchmarks of intake alone). */
   pauseWerker?: boolean;
 }
@@ -140,6 +142,7 @@ export async function startUp(opts: UpOptions, log: (msg: string) => void = cons
     spoolPath: (build, attempt) => attemptLogPath(logsDir, build, attempt),
     spoolIsServerLog: true,
     workDir,
+    gitCacheDir: opts.gitCache === false ? undefined : path.join(dataDir, 'git-cache'),
     leaseMs: opts.leaseMs,
     afterBuild: docker ? () => docker.sweep() : undefined,
     log,

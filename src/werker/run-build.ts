@@ -40,6 +40,8 @@ export interface RunBuildOptions {
   /** Bound of unacknowledged log bytes while the server is unreachable (default 256 MiB); past it the build stops. */
   spoolMaxUnackedBytes?: number;
   workDir: string;
+  /** The werker's repository cache (git-cache.ts); unset = every build fetches over the network. */
+  gitCacheDir?: string;
   cloneDepth: number;
   leaseMs: number;
   stageTimeoutMs: number;
@@ -149,6 +151,7 @@ export async function runBuild(claim: ClaimedBuild, opts: RunBuildOptions): Prom
         branch: event.branch,
         dir: workspaceDir,
         depth: opts.cloneDepth,
+        ...(opts.gitCacheDir ? { cacheDir: opts.gitCacheDir } : {}),
         output: spool.output(WORKSPACE),
         signal: stop.signal,
       });

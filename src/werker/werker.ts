@@ -32,6 +32,7 @@ export interface WerkerOptions {
   spoolIsServerLog?: boolean;
   spoolMaxUnackedBytes?: number;
   workDir: string;
+  gitCacheDir?: string;
   cloneDepth?: number;
   /** Used only until the server says its own lease length at registration (which wins). */
   leaseMs?: number;
@@ -202,6 +203,7 @@ export class Werker {
           spoolIsServerLog: this.opts.spoolIsServerLog,
           spoolMaxUnackedBytes: this.opts.spoolMaxUnackedBytes,
           workDir: this.opts.workDir,
+          gitCacheDir: this.opts.gitCacheDir,
           cloneDepth: this.opts.cloneDepth ?? 50,
           leaseMs: this.leaseMs,
           stageTimeoutMs: this.opts.stageTimeoutMs ?? 60 * 60_000,

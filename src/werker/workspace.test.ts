@@ -199,3 +199,41 @@ async function waitFor(cond: () => Promise<boolean>, ms = 5_000): Promise<void> 
     await new Promise((r) => setTimeout(r, 20));
   }
 }
+
+describe('the werker repository cache', () => {
+  it('fetches a commit once; later workspaces of it are cloned from the cache, complete, with the real origin', async () => {
+    const cacheDir = path.join(tmp, 'cache-a');
+    const root = path.join(tmp, 'cache-git');
+    const own = await createTestRepo(root, { 'a.txt': 'a\n' }, { name: 'c' });
+    const second = await addCommit(own, { 'b.txt': 'b\n' });
+    const git2 = await startGitHttpServer({ root });
+    const cloneUrl = `${git2.url}/c.git`;
+    const first = prepare({ cloneUrl, commit: second, cacheDir });
+    await expect(first.result).resolves.toEqual({ commit: second });
+    expect(fs.readFileSync(path.join(first.dir, 'b.txt'), 'utf8')).toBe('b\n');
+    // The git server is gone: only the cache can serve the next workspace.
+    await git2.close();
+    log = '';
+    const again = prepare({ cloneUrl, commit: second, cacheDir });
+    await expect(again.result).resolves.toEqual({ commit: second });
+    expect(log).toContain('is in this werker\'s repository cache');
+    expect(await git(again.dir, 'rev-parse', 'HEAD')).toBe(second);
+    expect(await git(again.dir, 'log', '--format=%s')).toContain('initial commit'); // history is there
+    expect(await git(again.dir, 'config', 'remote.origin.url')).toBe(cloneUrl);
+    // A complete repository of its own (no alternates into the cache): it works when mounted elsewhere.
+    expect(fs.existsSync(path.join(again.dir, '.git', 'objects', 'info', 'alternates'))).toBe(false);
+  });
+
+  it('falls back to the plain fetch when the cache cannot serve, and never caches a URL with credentials', async () => {
+    const cacheDir = path.join(tmp, 'cache-b');
+    fs.mkdirSync(cacheDir, { recursive: true });
+    // A file where the cache's directory would go: the cache path fails, the build still gets its workspace.
+    fs.writeFileSync(path.join(cacheDir, 'not-a-dir'), 'x');
+    const blocked = prepare({ cacheDir: path.join(cacheDir, 'not-a-dir') });
+    await expect(blocked.result).resolves.toEqual({ commit: repo.commits[2] });
+    expect(log).toContain('fetching it directly');
+    const withToken = prepare({ cloneUrl: `${server.url.replace('http://', 'http://user:secret@')}/repo.git`, cacheDir: path.join(tmp, 'cache-c') });
+    await expect(withToken.result).resolves.toEqual({ commit: repo.commits[2] });
+    expect(fs.existsSync(path.join(tmp, 'cache-c'))).toBe(false);
+  });
+});

@@ -22,6 +22,7 @@ import path from 'node:path';
 import type { StageOutput } from '../runtimes/runtime.js';
 import { gitErrorText, runGit, type GitRun } from './git-command.js';
 import { urlSecrets, type UrlSecrets } from './git-url.js';
+import { checkoutFromCache } from './git-cache.js';
 
 export const DEFAULT_CLONE_DEPTH = 50;
 
@@ -37,6 +38,11 @@ export interface PrepareWorkspaceOptions {
   depth?: number;
   output: StageOutput;
   signal: AbortSignal;
+  /**
+   * The werker's repository cache (git-cache.ts): full commits of credential-free URLs are cloned from there
+   * instead of fetched over the network. Unset = always fetch.
+   */
+  cacheDir?: string;
 }
 
 export class WorkspaceError extends Error {
@@ -54,6 +60,15 @@ export async function prepareWorkspace(opts: PrepareWorkspaceOptions): Promise<{
   const ctx: Ctx = { opts, url, dir: opts.dir };
 
   await freshDir(opts.dir);
+  if (opts.cacheDir && full && url.clean === opts.cloneUrl) {
+    if (await checkoutFromCache({ cacheDir: opts.cacheDir, cloneUrl: opts.cloneUrl, commit, dir: opts.dir, output: opts.output, signal: opts.signal })) {
+      opts.output.write(`HEAD is now at ${commit}\n`);
+      return { commit };
+    }
+    if (opts.signal.aborted) throw new WorkspaceError('cancelled while preparing the workspace');
+    await fs.rm(opts.dir, { recursive: true, force: true });
+    opts.output.write('The repository cache could not serve this commit; fetching it directly.\n');
+  }
   await fs.mkdir(opts.dir, { recursive: true });
   // No template: sample hooks and info/exclude are files nobody here needs, and copying them costs time.
   await git(ctx, ['init', '-q', '--template=', '.'], { what: 'git init', echo: false });

@@ -14,6 +14,7 @@ export async function upCommand(flags: {
   keepContainers?: boolean;
   drain: string;
   privateReads?: boolean;
+  gitCache?: boolean;
 } & DockerFlags): Promise<void> {
   const dockerSettings = dockerSettingsOrUsage(flags);
   const up = await startUp({
@@ -28,6 +29,7 @@ export async function upCommand(flags: {
     dockerFallbackToHost: Boolean(flags.dockerFallbackToHost),
     keepContainers: Boolean(flags.keepContainers),
     dockerSettings,
+    gitCache: flags.gitCache !== false,
     drainMs: wholeNumber(flags.drain, '--drain') * 1000,
     privateReads: Boolean(flags.privateReads),
   });

@@ -16,6 +16,7 @@ export async function werkerCommand(flags: {
   docker: boolean;
   keepContainers?: boolean;
   drain: string;
+  gitCache?: boolean;
 } & DockerFlags): Promise<void> {
   if (!flags.server) throw new UsageError('give the server: --server https://ci.example.com (or env OCELOT_SERVER)');
   if (!flags.token) throw new UsageError('give a werker token: --token <token> (or env OCELOT_WERKER_TOKEN); an admin creates one with ocelot werker-token create <name>');
@@ -31,6 +32,7 @@ export async function werkerCommand(flags: {
     docker: flags.docker,
     keepContainers: Boolean(flags.keepContainers),
     dockerSettings,
+    gitCache: flags.gitCache !== false,
     drainMs: wholeNumber(flags.drain, '--drain', 10) * 1000,
     onFatal: (err) => {
       // Exit non-zero so a supervisor (systemd, compose) shows the failure instead of a werker idling uselessly.

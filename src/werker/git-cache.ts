@@ -1,0 +1,92 @@
+/**
+ * A werker-local cache of the repositories it builds: one bare repository per clone URL under the werker's
+ * work dir. The first build of a repository fetches its history into the cache; later builds fetch only what
+ * is new there (nothing, when a commit is built again), and every workspace is then a local clone of the cache
+ * (`git clone --local`, which hard-links the immutable pack files) plus a checkout: no network, no load on the
+ * git server, a fraction of the processes of a fetch over HTTP.
+ *
+ * The workspace is a complete repository of its own (no alternates pointing into the cache), so it works the
+ * same when bind-mounted into a build container. Its `origin` is the real clone URL, not the cache.
+ *
+ * Only clone URLs without credentials are cached: a cache fetch would otherwise put the token into a long-lived
+ * repository's command lines. Fetches into one cache are serialized within the werker (git's own ref locking
+ * is not meant for two fetches of the same refs at once); reading the cache to clone it needs no lock.
+ * Any failure of the cache path falls back to the plain fetch, so a damaged cache costs speed, never a build.
+ * The cache may be deleted at any time.
+ */
+import { createHash } from 'node:crypto';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import type { StageOutput } from '../runtimes/runtime.js';
+import { runGit } from './git-command.js';
+
+const locks = new Map<string, Promise<void>>();
+
+async function withLock<T>(key: string, fn: () => Promise<T>): Promise<T> {
+  const previous = locks.get(key) ?? Promise.resolve();
+  let release!: () => void;
+  const mine = new Promise<void>((r) => (release = r));
+  const tail = previous.then(() => mine);
+  locks.set(key, tail);
+  await previous;
+  try {
+    return await fn();
+  } finally {
+    release();
+    if (locks.get(key) === tail) locks.delete(key);
+  }
+}
+
+export interface CachedCheckout {
+  cacheDir: string;
+  cloneUrl: string;
+  /** Full commit id. */
+  commit: string;
+  /** Empty workspace directory to clone into. */
+  dir: string;
+  output: StageOutput;
+  signal: AbortSignal;
+}
+
+/**
+ * Make sure the cache holds `commit`, then clone the cache into `dir` and check the commit out. Returns false
+ * (after cleaning `dir`) when the cache cannot serve this commit, so the caller fetches the ordinary way.
+ */
+export async function checkoutFromCache(o: CachedCheckout): Promise<boolean> {
+  const cache = path.join(o.cacheDir, `${createHash('sha256').update(o.cloneUrl).digest('hex').slice(0, 24)}.git`);
+  const quiet = (args: string[], cwd: string) => runGit(args, { cwd, output: o.output, signal: o.signal, mask: (t) => t, echo: false });
+  const shown = (args: string[], cwd: string) => runGit(args, { cwd, output: o.output, signal: o.signal, mask: (t) => t });
+  try {
+    const have = await withLock(cache, async () => {
+      await fs.mkdir(o.cacheDir, { recursive: true });
+      if ((await quiet(['rev-parse', '--git-dir'], cache).catch(() => null))?.code !== 0) {
+        await fs.rm(cache, { recursive: true, force: true });
+        const init = await quiet(['init', '-q', '--bare', '--template=', cache], o.cacheDir);
+        if (init.code !== 0) return false;
+      }
+      if ((await quiet(['cat-file', '-e', `${o.commit}^{commit}`], cache)).code === 0) {
+        o.output.write(`commit ${o.commit} is in this werker's repository cache\n`);
+        return true;
+      }
+      // The commit and its whole history, kept under a ref of its own so no gc ever drops it.
+      const fetched = await shown(['fetch', '--no-tags', '--no-recurse-submodules', o.cloneUrl, `+${o.commit}:refs/ocelot/${o.commit}`], cache);
+      return fetched.code === 0;
+    });
+    if (!have) return false;
+    const clone = await shown(['clone', '-q', '--local', '--no-checkout', '--no-tags', cache, o.dir], o.cacheDir);
+    if (clone.code !== 0) return false;
+    const co = await shown(['checkout', '-q', '--detach', o.commit], o.dir);
+    if (co.code !== 0) return false;
+    // The workspace's origin is the real repository, as if it had been cloned from there.
+    const config = path.join(o.dir, '.git', 'config');
+    const text = await fs.readFile(config, 'utf8');
+    await fs.writeFile(config, text.replace(/^(\s*url\s*=\s*).*$/m, (_m, key: string) => `${key}${quoteConfig(o.cloneUrl)}`));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function quoteConfig(value: string): string {
+  return `"${value.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
+}
