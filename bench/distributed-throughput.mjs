@@ -82,7 +82,7 @@ try {
   if (main.lost) console.log(`  lost: ${main.notPassed} not PASSED, ${main.multi} with ≠ 1 attempt, ${main.never} never ran`);
   const figures = [
     {
-      figure: `Distributed throughput: ${WERKERS} werker processes (× ${SLOTS} slots) drain ${BUILDS} trivial builds (PostgreSQL; each build fetches the repo)`,
+      figure: `Distributed throughput: ${WERKERS} werker processes (× ${SLOTS} slots) drain ${BUILDS} trivial builds (PostgreSQL; workspaces from the werkers' repository cache)`,
       goal: '≥ 50 builds/s, 0 lost, 0 run twice',
       measured: `${fmt(main.rate)} builds/s, ${main.lost} lost, ${main.twice} run twice`,
       baseline: `1 werker × 1 slot: ${fmt(base.rate)} builds/s`,
