@@ -103,13 +103,8 @@ export interface WerkerTokenRow {
   revokedAt: number | null;
 }
 
-export interface WerkerRow {
-  id: string;
-  name: string;
-  tags: string[];
-  runtimes: string[];
-  slots: number;
-  version: string;
+/** What a werker says of itself (WerkerInfo), plus what the server knows of it. */
+export interface WerkerRow extends WerkerInfo {
   status: string;
   startedAt: number;
   lastSeenAt: number;
