@@ -21,6 +21,7 @@ import { dockerProvider, type DockerProvider } from './docker-provider.js';
 import type { DockerSettings } from './docker-settings.js';
 import type { Runtime } from '../runtimes/runtime.js';
 import { stableWerkerId } from './werker-id.js';
+import { lockDataDir, type DataDirLock } from './data-dir-lock.js';
 import { VERSION } from '../version.js';
 
 export interface UpOptions {
@@ -81,6 +82,16 @@ export function defaultUpOptions(): UpOptions {
 export async function startUp(opts: UpOptions, log: (msg: string) => void = console.log): Promise<RunningUp> {
   const dataDir = path.resolve(opts.dataDir);
   fs.mkdirSync(dataDir, { recursive: true });
+  const lock = lockDataDir(dataDir);
+  try {
+    return await startLocked(opts, dataDir, lock, log);
+  } catch (err) {
+    lock.release();
+    throw err;
+  }
+}
+
+async function startLocked(opts: UpOptions, dataDir: string, lock: DataDirLock, log: (msg: string) => void): Promise<RunningUp> {
   const logsDir = path.join(dataDir, 'logs');
   const workDir = path.join(dataDir, 'workspaces');
   fs.rmSync(workDir, { recursive: true, force: true }); // leftovers of a crash; their builds are recovered below
@@ -156,7 +167,9 @@ export async function startUp(opts: UpOptions, log: (msg: string) => void = cons
   if (!opts.quiet) {
     log(`ocelot ${VERSION} up at ${url} (data in ${dataDir})`);
     log(`  webhooks:  ${url}/hooks/github   ${url}/hooks/bitbucket`);
-    log(`  webhook secret: ${secrets.generated.webhookSecret ? 'generated, ' : ''}${secrets.webhookSecret}${process.env.OCELOT_WEBHOOK_SECRET ? ' (from OCELOT_WEBHOOK_SECRET)' : ` (kept in ${path.join(dataDir, 'webhook-secret')})`}`);
+    // A secret the operator gave us is never echoed (it would land in journald); a generated one is shown once
+    // so it can be pasted into the forge, and is kept in the data dir.
+    log(`  webhook secret: ${process.env.OCELOT_WEBHOOK_SECRET ? '(from OCELOT_WEBHOOK_SECRET)' : `${secrets.generated.webhookSecret ? 'generated, ' : ''}${secrets.webhookSecret} (kept in ${path.join(dataDir, 'webhook-secret')})`}`);
     log(`  admin token:    ${process.env.OCELOT_ADMIN_TOKEN ? '(from OCELOT_ADMIN_TOKEN)' : `${secrets.adminToken} (kept in ${path.join(dataDir, 'admin-token')})`}`);
     log(`  CLI: export OCELOT_SERVER=${url} OCELOT_TOKEN=<admin token>`);
     log(`  werker: ${opts.slots} slot(s), runtimes [${theWerker.info().runtimes.join(', ')}]${opts.tags.length ? `, tags [${opts.tags.join(', ')}]` : ''}`);
@@ -169,6 +182,7 @@ export async function startUp(opts: UpOptions, log: (msg: string) => void = cons
       await theWerker.stop(opts.drainMs);
       await server.close();
       await store.close();
+      lock.release();
     })());
   return { app, store, werker: theWerker, url, webhookSecret: secrets.webhookSecret, adminToken: secrets.adminToken, stop };
 }
