@@ -122,6 +122,7 @@ describe('against a server whose werker is paused (builds stay QUEUED)', () => {
 
     const cases: Array<[string[], RegExp]> = [
       [['--build-id', '999999'], /build 999999 does not exist/],
+      [['--build-id', 'abc'], /--build-id must be a whole number/],
       [['--hash', 'fedcba98'], /no build found for a commit starting with fedcba98/],
       [['--hash', 'xyz'], /not a commit hash prefix/],
       [['--acct-repo', 'gamma/nothing'], /no builds found for gamma\/nothing/],
@@ -165,6 +166,19 @@ describe('against a server whose werker is paused (builds stay QUEUED)', () => {
     // Without NO_COLOR but not on a terminal (a pipe, as here) there are no escape codes either.
     const piped = await ocelot(['summary', '--acct-repo', 'orc/orch*'], { ...env, NO_COLOR: '' });
     expect(piped.stdout).not.toContain(ESC);
+  });
+
+  it('bad flag values and an empty build argument are usage errors that say what to give', async () => {
+    for (const limit of ['-5', '0', 'abc', '1001']) {
+      const r = await ocelot(['summary', '--limit', limit], env);
+      expect(r.code, limit).toBe(2);
+      expect(r.stderr, limit).toMatch(/^ocelot: --limit must be a whole number from 1 to 1000/);
+    }
+    for (const cmd of ['logs', 'kill']) {
+      const r = await ocelot([cmd, ''], env);
+      expect(r.code, cmd).toBe(2);
+      expect(r.stderr, cmd).toBe('ocelot: give a build id or a commit hash prefix\n');
+    }
   });
 
   it('kill of a QUEUED build ends it CANCELLED at once, with the reason', async () => {
@@ -365,6 +379,13 @@ describe('without a server', () => {
     expect(j.issues[0]).toMatchObject({ file: 'ocelot.validate-fixture.no-buildTool.ocelot.yml' });
     expect(j.issues[0]!.line).toBeGreaterThan(0);
     expect(j.issues[0]!.message).toMatch(/buildTool/);
+  });
+
+  it('up --slots 0 is a usage error, not silently one slot', async () => {
+    const r = await ocelot(['up', '--slots', '0', '--port', '0', '--host', '127.0.0.1', '--data-dir', path.join(tmp, 'slots0'), '--no-docker'], {});
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^ocelot: --slots must be a whole number of at least 1, got '0'\n$/);
+    expect(fs.existsSync(path.join(tmp, 'slots0'))).toBe(false); // refused before anything started
   });
 
   it('version and version --json print the package version', async () => {

@@ -5,13 +5,7 @@
 import { dockerSettingsFrom, DockerSettingsError, type DockerFlags, type DockerSettings } from '../embedded/docker-settings.js';
 import { UsageError } from './resolve.js';
 
-/** A whole-number flag; `fallback` when unset. */
-export function wholeNumber(value: string | undefined, what: string, fallback?: number): number {
-  if ((value === undefined || value === '') && fallback !== undefined) return fallback;
-  const n = Number(value);
-  if (value === undefined || value === '' || !Number.isInteger(n) || n < 0) throw new UsageError(`${what} must be a whole number, got '${value ?? ''}'`);
-  return n;
-}
+export { wholeNumber } from './resolve.js';
 
 export function dockerSettingsOrUsage(flags: DockerFlags): DockerSettings {
   try {

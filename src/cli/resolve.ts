@@ -8,6 +8,18 @@ import { table } from './format.js';
 
 export class UsageError extends Error {}
 
+/** A whole-number flag, `min`..`max` when given; `fallback` when unset. */
+export function wholeNumber(value: string | undefined, what: string, fallback?: number, range: { min?: number; max?: number } = {}): number {
+  if ((value === undefined || value === '') && fallback !== undefined) return fallback;
+  const { min = 0, max } = range;
+  const n = Number(value);
+  if (value === undefined || value.trim() === '' || !Number.isInteger(n) || n < min || (max !== undefined && n > max)) {
+    const bounds = max !== undefined ? ` from ${min} to ${max}` : min > 0 ? ` of at least ${min}` : '';
+    throw new UsageError(`${what} must be a whole number${bounds}, got '${value ?? ''}'`);
+  }
+  return n;
+}
+
 export async function resolveBuild(api: ApiClient, target: { buildId?: number; hash?: string; acctRepo?: string; acct?: string }): Promise<BuildView> {
   if (target.buildId !== undefined) return (await api.getBuild(target.buildId)).build;
   if (target.hash) {
@@ -35,6 +47,7 @@ export async function resolveBuild(api: ApiClient, target: { buildId?: number; h
 
 /** `ocelot logs 42` or `ocelot logs 1a2b3c`: all digits and short = a build id; otherwise a hash prefix. */
 export function parseTarget(arg: string): { buildId?: number; hash?: string } {
+  if (arg.trim() === '') throw new UsageError('give a build id or a commit hash prefix');
   if (/^\d{1,9}$/.test(arg)) return { buildId: Number(arg) };
   return { hash: arg };
 }

@@ -1,6 +1,6 @@
 import { ApiClient } from '../api-client.js';
 import { colorState, duration, paint, table, when } from '../format.js';
-import { resolveBuild } from '../resolve.js';
+import { resolveBuild, wholeNumber } from '../resolve.js';
 import type { BuildDetail } from '../api-client.js';
 
 export interface StatusOptions {
@@ -14,7 +14,7 @@ export interface StatusOptions {
 export async function statusCommand(opts: StatusOptions): Promise<void> {
   const api = ApiClient.fromEnv();
   const found = await resolveBuild(api, {
-    buildId: opts.buildId !== undefined ? Number(opts.buildId) : undefined,
+    buildId: opts.buildId !== undefined ? wholeNumber(opts.buildId, '--build-id') : undefined,
     hash: opts.hash,
     acctRepo: opts.acctRepo,
     acct: opts.acct,

@@ -1,9 +1,10 @@
 import { ApiClient } from '../api-client.js';
 import { colorState, duration, table, when } from '../format.js';
+import { wholeNumber } from '../resolve.js';
 
 export async function summaryCommand(opts: { acctRepo?: string; acct?: string; limit?: string; json?: boolean }): Promise<void> {
   const api = ApiClient.fromEnv();
-  const limit = opts.limit ? Number(opts.limit) : 20;
+  const limit = wholeNumber(opts.limit, '--limit', 20, { min: 1, max: 1000 });
   const { builds } = await api.listBuilds({ acctRepo: opts.acctRepo, account: opts.acct, limit });
   if (opts.json) {
     process.stdout.write(`${JSON.stringify({ builds }, null, 2)}\n`);

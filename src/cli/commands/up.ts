@@ -22,7 +22,7 @@ export async function upCommand(flags: {
     port: wholeNumber(flags.port, '--port'),
     host: flags.host,
     dataDir: flags.dataDir,
-    slots: Math.max(1, wholeNumber(flags.slots, '--slots')),
+    slots: wholeNumber(flags.slots, '--slots', undefined, { min: 1 }),
     tags: flags.tags.split(',').map((t) => t.trim()).filter(Boolean),
     allowHost: flags.hostBuilds,
     docker: flags.docker,

@@ -26,7 +26,7 @@ export async function werkerCommand(flags: {
     token: flags.token,
     name: flags.name || os.hostname(),
     tags: flags.tags.split(',').map((t) => t.trim()).filter(Boolean),
-    slots: Math.max(1, wholeNumber(flags.slots, '--slots', 2)),
+    slots: wholeNumber(flags.slots, '--slots', 2, { min: 1 }),
     workDir: flags.workDir,
     allowHost: flags.hostBuilds,
     docker: flags.docker,
