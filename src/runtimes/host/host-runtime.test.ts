@@ -106,7 +106,7 @@ describe('host runtime', () => {
       expect(vars.get('A')).toBe('2');
       expect(vars.get('HOME')).toBe('/custom-home');
       expect(vars.get('PATH')).toBe(process.env.PATH);
-      const allowed = new Set(['CI', 'A', 'PATH', 'HOME', 'LANG', 'USER', 'SHELL', 'TMPDIR', /* set by bash: */ 'PWD', 'SHLVL', '_']);
+      const allowed = new Set(['CI', 'A', 'PATH', 'HOME', 'LANG', 'USER', 'SHELL', 'TMPDIR', /* set by bash: */ 'PWD', 'SHLVL', '_', /* the orphan-sweep marker: */ 'OCELOT_WERKER_ID']);
       expect([...vars.keys()].filter((k) => !allowed.has(k))).toEqual([]);
       expect(log()).not.toContain('secret');
     } finally {

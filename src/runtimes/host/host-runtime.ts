@@ -8,6 +8,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Runtime, RuntimeJob, RuntimeSession, StageOutput, StageResult, StageRun } from '../runtime.js';
 import { runStageProcess } from './run-stage.js';
+import { WERKER_MARKER } from './sweep-orphans.js';
 
 export interface HostRuntimeOptions {
   /** Shell that runs the stage scripts; a name looked up on the werker's PATH, or an absolute path. */
@@ -22,7 +23,7 @@ export function createHostRuntime(opts: HostRuntimeOptions = {}): Runtime {
       // Not found is not an error here: the stage then fails with "bash not found", which is where a user
       // looks for it.
       const shell = (await resolveOnPath(shellName)) ?? shellName;
-      return new HostSession(job.workspaceHostPath, shell, shellName);
+      return new HostSession(job.workspaceHostPath, shell, shellName, job.werkerId);
     },
   };
 }
@@ -36,11 +37,14 @@ class HostSession implements RuntimeSession {
     readonly workspacePath: string,
     private readonly shell: string,
     private readonly shellName: string,
+    private readonly werkerId: string,
   ) {}
 
   async runStage(stage: StageRun): Promise<StageResult> {
     if (this.destroyed) return { state: 'FAILED', exitCode: null, reason: 'the runtime session was already torn down' };
-    return runStageProcess(stage, {
+    // Every stage process carries its werker's id, so a werker restarted after a crash finds (and stops) stage
+    // processes its previous life left running: see sweep-orphans.ts.
+    return runStageProcess({ ...stage, env: [...stage.env, [WERKER_MARKER, this.werkerId]] }, {
       shell: this.shell,
       shellName: this.shellName,
       cwd: this.workspacePath,
