@@ -73,7 +73,7 @@ export async function checkoutFromCache(o: CachedCheckout): Promise<boolean> {
       return fetched.code === 0;
     });
     if (!have) return false;
-    const clone = await shown(['clone', '-q', '--local', '--no-checkout', '--no-tags', cache, o.dir], o.cacheDir);
+    const clone = await quiet(['clone', '-q', '--local', '--no-checkout', '--no-tags', cache, o.dir], o.cacheDir);
     if (clone.code !== 0) return false;
     const co = await shown(['checkout', '-q', '--detach', o.commit], o.dir);
     if (co.code !== 0) return false;
