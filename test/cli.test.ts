@@ -5,6 +5,7 @@
  * builds (trigger, stages in status). `validate` and `run` need no server.
  */
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -386,6 +387,31 @@ describe('without a server', () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/^ocelot: --slots must be a whole number of at least 1, got '0'\n$/);
     expect(fs.existsSync(path.join(tmp, 'slots0'))).toBe(false); // refused before anything started
+  });
+
+  it('up and server: a taken port or an unusable --data-dir is one clear line, no stack', async () => {
+    const taken = net.createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const port = (taken.address() as net.AddressInfo).port;
+    try {
+      const busy = await ocelot(['up', '--port', String(port), '--host', '127.0.0.1', '--data-dir', path.join(tmp, 'busy'), '--no-docker'], {});
+      expect(busy.code).toBe(2);
+      expect(busy.stderr).toBe(`ocelot: port ${port} is already in use on 127.0.0.1; pick another with --port\n`);
+    } finally {
+      await new Promise((resolve) => taken.close(resolve));
+    }
+    const file = path.join(tmp, 'a-file');
+    fs.writeFileSync(file, 'x');
+    for (const [args, reason] of [
+      [['up', '--port', '0', '--host', '127.0.0.1', '--no-docker', '--data-dir', file], /it exists and is not a directory/],
+      [['up', '--port', '0', '--host', '127.0.0.1', '--no-docker', '--data-dir', path.join(file, 'sub')], /a part of the path is a file, not a directory/],
+      [['server', '--database', 'postgres://nobody@127.0.0.1:1/none', '--port', '0', '--data-dir', file], /it exists and is not a directory/],
+    ] as const) {
+      const r = await ocelot([...args], {});
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr, args.join(' ')).toMatch(/^ocelot: --data-dir \S+ cannot be used: .*\n$/);
+      expect(r.stderr, args.join(' ')).toMatch(reason);
+    }
   });
 
   it('version and version --json print the package version', async () => {

@@ -3,6 +3,7 @@
  * operator's docker settings, and stop cleanly on SIGTERM/SIGINT (exit 0 after an orderly stop, 1 if it failed).
  */
 import { dockerSettingsFrom, DockerSettingsError, type DockerFlags, type DockerSettings } from '../embedded/docker-settings.js';
+import path from 'node:path';
 import { UsageError } from './resolve.js';
 
 export { wholeNumber } from './resolve.js';
@@ -12,6 +13,33 @@ export function dockerSettingsOrUsage(flags: DockerFlags): DockerSettings {
     return dockerSettingsFrom(flags);
   } catch (err) {
     if (err instanceof DockerSettingsError) throw new UsageError(err.message);
+    throw err;
+  }
+}
+
+const DATA_DIR_REASONS: Record<string, string> = {
+  EEXIST: 'it exists and is not a directory',
+  ENOTDIR: 'a part of the path is a file, not a directory',
+  EACCES: 'permission denied',
+  EPERM: 'permission denied',
+  EROFS: 'read-only file system',
+};
+
+/**
+ * Runs a server's start and turns the failures a user fixes with a flag (port taken, data directory unusable) into
+ * one-line usage errors; anything else is thrown as it was.
+ */
+export async function explainStartErrors<T>(where: { port: string; host: string; dataDir: string }, start: () => Promise<T>): Promise<T> {
+  try {
+    return await start();
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException & { port?: number };
+    if (e?.code === 'EADDRINUSE') throw new UsageError(`port ${e.port ?? where.port} is already in use on ${where.host}; pick another with --port`);
+    const dir = path.resolve(where.dataDir);
+    const reason = e?.code ? DATA_DIR_REASONS[e.code] : undefined;
+    if (reason && typeof e.path === 'string' && (path.resolve(e.path) === dir || path.resolve(e.path).startsWith(dir + path.sep))) {
+      throw new UsageError(`--data-dir ${where.dataDir} cannot be used: ${reason} (${e.syscall ?? 'open'} ${e.path})`);
+    }
     throw err;
   }
 }

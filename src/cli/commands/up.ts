@@ -1,6 +1,6 @@
 import { startUp, defaultUpOptions } from '../../embedded/up.js';
 import type { DockerFlags } from '../../embedded/docker-settings.js';
-import { dockerSettingsOrUsage, stopOnSignals, wholeNumber } from '../daemon.js';
+import { dockerSettingsOrUsage, explainStartErrors, stopOnSignals, wholeNumber } from '../daemon.js';
 
 export async function upCommand(flags: {
   port: string;
@@ -17,7 +17,7 @@ export async function upCommand(flags: {
   gitCache?: boolean;
 } & DockerFlags): Promise<void> {
   const dockerSettings = dockerSettingsOrUsage(flags);
-  const up = await startUp({
+  const options = {
     ...defaultUpOptions(),
     port: wholeNumber(flags.port, '--port'),
     host: flags.host,
@@ -32,6 +32,7 @@ export async function upCommand(flags: {
     gitCache: flags.gitCache !== false,
     drainMs: wholeNumber(flags.drain, '--drain') * 1000,
     privateReads: Boolean(flags.privateReads),
-  });
+  };
+  const up = await explainStartErrors(flags, () => startUp(options));
   stopOnSignals('stopping (running builds get the drain time, then go back to the queue)', () => up.stop());
 }
