@@ -19,10 +19,14 @@ export function bearer(req: FastifyRequest): string | undefined {
 /** preHandler for routes that change state: the admin token is required. */
 export function requireToken(expected: string) {
   return async (req: FastifyRequest, reply: FastifyReply) => {
-    if (!tokenMatches(bearer(req), expected)) {
+    const given = bearer(req);
+    if (!tokenMatches(given, expected)) {
       return reply.code(401).send({
         error: 'unauthorized',
-        reason: 'this request needs the admin token: set OCELOT_TOKEN (CLI) or send "Authorization: Bearer <token>"',
+        // Never echo the token that was sent.
+        reason: given
+          ? 'the token was rejected: check OCELOT_TOKEN (the admin token printed by ocelot up / kept in <data-dir>/admin-token)'
+          : 'this request needs the admin token: set OCELOT_TOKEN (CLI) or send "Authorization: Bearer <token>"',
       });
     }
   };
