@@ -5,6 +5,7 @@
 import { dockerSettingsFrom, DockerSettingsError, type DockerFlags, type DockerSettings } from '../embedded/docker-settings.js';
 import path from 'node:path';
 import { UsageError } from './resolve.js';
+import { DataDirInUseError } from '../embedded/data-dir-lock.js';
 
 export { wholeNumber } from './resolve.js';
 
@@ -33,6 +34,7 @@ export async function explainStartErrors<T>(where: { port: string; host: string;
   try {
     return await start();
   } catch (err) {
+    if (err instanceof DataDirInUseError) throw new UsageError(err.message);
     const e = err as NodeJS.ErrnoException & { port?: number };
     if (e?.code === 'EADDRINUSE') throw new UsageError(`port ${e.port ?? where.port} is already in use on ${where.host}; pick another with --port`);
     const dir = path.resolve(where.dataDir);
