@@ -232,7 +232,33 @@ stages:
     const huge = 'x'.repeat(6 * 1024 * 1024);
     const tooBig = await postRaw(`${up.url}/hooks/github`, githubDeliveryHeaders('push', huge, SECRET), huge);
     expect(tooBig.status).toBe(413);
-    expect(tooBig.body).toMatch(/larger/);
+    expect(JSON.parse(tooBig.body)).toEqual({ error: 'payload_too_large', reason: expect.stringMatching(/larger .*at most 5 MiB/) });
+  });
+
+  it('webhook signatures: SHA-1 only is refused saying to use SHA-256; upper-case hex verifies', async () => {
+    const body = '{}';
+    const sha1Only = await fetch(`${up.url}/hooks/github`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-github-event': 'delete', 'x-hub-signature': 'sha1=0123456789abcdef0123456789abcdef01234567' },
+      body,
+    });
+    expect(sha1Only.status).toBe(401);
+    expect(((await sha1Only.json()) as { reason: string }).reason).toMatch(/SHA-1 signatures are not accepted: set the webhook to SHA-256/);
+    const headers = githubDeliveryHeaders('delete', body, SECRET);
+    const upper = { ...headers, 'x-hub-signature-256': `sha256=${headers['x-hub-signature-256']!.slice('sha256='.length).toUpperCase()}` };
+    const ok = await fetch(`${up.url}/hooks/github`, { method: 'POST', headers: upper, body });
+    expect(ok.status).toBe(200);
+  });
+
+  it('a Bitbucket push that only deletes a branch is ignored with 200, even without an actor name', async () => {
+    const body = JSON.stringify({
+      actor: { type: 'user', uuid: '{0d9f0c4e}' }, // no nickname, username or display_name
+      repository: { full_name: 'acme/gone', links: { html: { href: 'https://bitbucket.org/acme/gone' } } },
+      push: { changes: [{ new: null, old: { type: 'branch', name: 'old-feature', target: { hash: 'a'.repeat(40) } } }] },
+    });
+    const res = await fetch(`${up.url}/hooks/bitbucket`, { method: 'POST', headers: bitbucketDeliveryHeaders('repo:push', body, SECRET, 'del-1'), body });
+    expect(res.status).toBe(200);
+    expect(JSON.stringify(await res.json())).toMatch(/branch old-feature was deleted/);
   });
 });
 

@@ -29,7 +29,11 @@ export function verifySha256Header(
   // Two signature headers could be a smuggling attempt; no forge sends that.
   if (values.length > 1) return { ok: false, reason: `more than one ${headerName} header` };
   const value = (values[0] ?? '').trim();
-  if (!value.startsWith(PREFIX)) {
+  if (/^sha1=/i.test(value)) {
+    return { ok: false, reason: `${headerName} is a SHA-1 signature; SHA-1 signatures are not accepted: set the webhook to SHA-256 ("sha256=<hex>")` };
+  }
+  // The algorithm name and the hex digits are both case-insensitive.
+  if (value.slice(0, PREFIX.length).toLowerCase() !== PREFIX) {
     return { ok: false, reason: `${headerName} must be "sha256=<hex>" (other algorithms are not accepted)` };
   }
   const hex = value.slice(PREFIX.length);

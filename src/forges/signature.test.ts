@@ -44,6 +44,15 @@ for (const { forge, header, sign } of cases) {
       expect(result).toEqual({ ok: false, reason: expect.stringMatching(/sha256=/) });
     });
 
+    it('says SHA-1 is not accepted and to switch the webhook to SHA-256', () => {
+      const result = forge.verifySignature({ [header]: 'sha1=0123456789abcdef0123456789abcdef01234567' }, raw, secret);
+      expect(result).toEqual({ ok: false, reason: expect.stringMatching(/SHA-1 signatures are not accepted: set the webhook to SHA-256/) });
+    });
+
+    it('accepts an upper-case algorithm name and digest (SHA256=<HEX>)', () => {
+      expect(forge.verifySignature({ [header]: sign(raw, secret).toUpperCase() }, raw, secret).ok).toBe(true);
+    });
+
     it('refuses a digest of another length without throwing', () => {
       const short = sign(raw, secret).slice(0, -2);
       expect(forge.verifySignature({ [header]: short }, raw, secret).ok).toBe(false);
@@ -82,4 +91,13 @@ for (const { forge, header, sign } of cases) {
 it('GitHub does not accept the Bitbucket header, nor the legacy sha1 X-Hub-Signature', () => {
   const headers = { 'x-hub-signature': signBitbucket(raw, secret) };
   expect(githubForge.verifySignature(headers, raw, secret).ok).toBe(false);
+});
+
+it('GitHub: a delivery with only the SHA-1 X-Hub-Signature is told to use SHA-256', () => {
+  const result = githubForge.verifySignature({ 'x-hub-signature': 'sha1=0123456789abcdef0123456789abcdef01234567' }, raw, secret);
+  expect(result.ok).toBe(false);
+  if (!result.ok) {
+    expect(result.reason).toMatch(/SHA-1 signatures are not accepted: set the webhook to SHA-256/);
+    expect(result.reason).toMatch(/GitHub sends X-Hub-Signature-256 when a secret is set/);
+  }
 });

@@ -27,14 +27,22 @@ export interface AppOptions {
   metrics?: Metrics;
 }
 
+/** Body limit of everything but webhooks (those have maxWebhookBytes). */
+const BODY_LIMIT = 1024 * 1024;
+
 export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
-  const app = Fastify({ logger: false, bodyLimit: 1024 * 1024, forceCloseConnections: true });
+  const app = Fastify({ logger: false, bodyLimit: BODY_LIMIT, forceCloseConnections: true });
   const metrics = opts.metrics ?? createMetrics();
 
-  app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, _req, reply) => {
+  app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, req, reply) => {
     const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 600 ? err.statusCode : 500;
-    const reason =
-      status === 413 ? 'the request body is larger than this server accepts' : status >= 500 ? `internal error: ${err.message}` : err.message;
+    if (status === 413) {
+      const limit = req.url.startsWith('/hooks/') ? opts.maxWebhookBytes : BODY_LIMIT;
+      const mib = Number((limit / (1024 * 1024)).toFixed(2));
+      void reply.code(413).send({ error: 'payload_too_large', reason: `the request body is larger than this server accepts (at most ${mib} MiB)` });
+      return;
+    }
+    const reason = status >= 500 ? `internal error: ${err.message}` : err.message;
     void reply.code(status).send({ error: err.code ?? (status >= 500 ? 'internal' : 'bad_request'), reason });
   });
 

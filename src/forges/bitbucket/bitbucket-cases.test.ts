@@ -81,6 +81,16 @@ describe('Bitbucket repo:push', () => {
     expect(sender(actor)).toBe('nick');
     expect(sender({ username: 'old-name', display_name: 'Nick N' })).toBe('old-name');
     expect(sender({ display_name: 'Nick N' })).toBe('Nick N');
+    expect(sender({ nickname: '', display_name: 'Nick N' })).toBe('Nick N');
+    expect(sender({ uuid: '{1}' })).toBe('unknown');
+    expect(sender(undefined)).toBe('unknown');
+  });
+
+  it('ignores a deletion-only push even when the actor has no nickname, or there is no actor', () => {
+    const push = { changes: [{ new: null, old: { type: 'branch', name: 'gone', target: { hash: sha('1') } } }] };
+    for (const a of [{ display_name: 'Nick N' }, { uuid: '{1}' }, undefined]) {
+      expect(run('repo:push', { actor: a, repository, push })).toEqual({ outcome: 'ignore', reason: 'branch gone was deleted: nothing to build' });
+    }
   });
 
   it('uses X-Request-UUID as the delivery id', () => {

@@ -1,4 +1,4 @@
-import { optionalObject, optionalString, requireObject, requireString, type JsonObject } from '../fields.js';
+import { requireObject, requireString, type JsonObject } from '../fields.js';
 import { WebhookError } from '../webhook-error.js';
 
 /** Where a Bitbucket Cloud event happened, and who caused it: the fields every event shares. */
@@ -41,14 +41,17 @@ export function readRepository(payload: JsonObject): BitbucketRepoRef {
   };
 }
 
+/**
+ * Who caused the event. Only shown (who triggered a build), never checked, so it never rejects a delivery: a push
+ * that only deletes a branch builds nothing and must be answered 200 whatever its actor looks like.
+ */
 function readActor(payload: JsonObject): string {
-  const actor = optionalObject(payload, 'actor', 'actor');
+  const actor = payload['actor'];
+  if (actor === null || typeof actor !== 'object' || Array.isArray(actor)) return 'unknown';
   // `username` disappeared from Bitbucket's API in 2019 (GDPR); `nickname` replaced it; display_name is last.
-  const who =
-    actor &&
-    (optionalString(actor, 'nickname', 'actor.nickname') ??
-      optionalString(actor, 'username', 'actor.username') ??
-      optionalString(actor, 'display_name', 'actor.display_name'));
-  if (who === undefined) throw new WebhookError('payload is missing actor.nickname (a non-empty string)');
-  return who;
+  for (const key of ['nickname', 'username', 'display_name']) {
+    const who = (actor as JsonObject)[key];
+    if (typeof who === 'string' && who.trim() !== '') return who;
+  }
+  return 'unknown';
 }

@@ -1,6 +1,6 @@
 import type { NormalizeResult } from '../../events/model.js';
-import type { Forge } from '../forge.js';
-import { header, type WebhookHeaders } from '../headers.js';
+import type { Forge, VerifyResult } from '../forge.js';
+import { header, headerValues, type WebhookHeaders } from '../headers.js';
 import { verifySha256Header } from '../hmac.js';
 import { parseJsonBody } from '../json-body.js';
 import { WebhookError } from '../webhook-error.js';
@@ -11,6 +11,19 @@ import { normalizeGithubPush } from './push.js';
 export const GITHUB_SIGNATURE_HEADER = 'X-Hub-Signature-256';
 export const GITHUB_EVENT_HEADER = 'X-GitHub-Event';
 export const GITHUB_DELIVERY_HEADER = 'X-GitHub-Delivery';
+/** The legacy SHA-1 signature; never accepted, but named when it is the only one sent. */
+const GITHUB_SHA1_HEADER = 'X-Hub-Signature';
+
+function verifyGithubSignature(headers: WebhookHeaders, rawBody: Uint8Array, secret: string): VerifyResult {
+  const result = verifySha256Header(headers, GITHUB_SIGNATURE_HEADER, rawBody, secret);
+  if (!result.ok && secret.length > 0 && headerValues(headers, GITHUB_SIGNATURE_HEADER).length === 0 && headerValues(headers, GITHUB_SHA1_HEADER).length > 0) {
+    return {
+      ok: false,
+      reason: `missing ${GITHUB_SIGNATURE_HEADER} header; only ${GITHUB_SHA1_HEADER} (SHA-1) was sent and SHA-1 signatures are not accepted: set the webhook to SHA-256 (GitHub sends ${GITHUB_SIGNATURE_HEADER} when a secret is set)`,
+    };
+  }
+  return result;
+}
 
 function normalize(headers: WebhookHeaders, rawBody: Uint8Array): NormalizeResult {
   const event = header(headers, GITHUB_EVENT_HEADER);
@@ -52,7 +65,7 @@ export const githubForge: Forge = {
   name: 'github',
   signatureHeader: GITHUB_SIGNATURE_HEADER,
   eventHeader: GITHUB_EVENT_HEADER,
-  verifySignature: (headers, rawBody, secret) => verifySha256Header(headers, GITHUB_SIGNATURE_HEADER, rawBody, secret),
+  verifySignature: verifyGithubSignature,
   deliveryId: githubDeliveryId,
   normalize,
 };
