@@ -37,8 +37,11 @@ export function renderStatus({ build: b, stages, attempts }: BuildDetail): strin
     `  queued:     ${when(b.queuedAt)}  waited ${duration(b.queueWaitMs)}  ran ${duration(b.durationMs)}`,
     `  attempt:    ${b.attempt} of ${b.maxAttempts}${b.werkerId ? `  on werker ${b.werkerId}` : ''}${b.requires.length ? `  needs ${b.requires.join(', ')}` : ''}`,
   ];
-  for (const a of attempts.filter((x) => x.state !== 'RUNNING' && x.attempt !== b.attempt)) {
-    lines.push(`  attempt ${a.attempt}: ${a.state}${a.reason ? ` — ${a.reason}` : ''}`);
+  for (const a of attempts) {
+    // A hand-back (werker shutting down, lacking a tag) gives its attempt number back: it is not an attempt of
+    // its own, so it is shown as what it was rather than as a second "attempt N".
+    if (a.state === 'HANDED_BACK') lines.push(`  handed back by werker ${a.werkerId}${a.reason ? ` — ${a.reason}` : ''}`);
+    else if (a.state !== 'RUNNING' && a.attempt !== b.attempt) lines.push(`  attempt ${a.attempt}: ${a.state}${a.reason ? ` — ${a.reason}` : ''}`);
   }
   lines.push('');
   const rows = stages.map((s) => [
