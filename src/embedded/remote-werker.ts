@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { HttpWerkerClient } from '../werker/http-client.js';
 import { Werker, type RuntimeProvider } from '../werker/werker.js';
-import { createHostRuntime, sweepHostOrphans } from '../runtimes/host/index.js';
+import { hostProvider } from './host-provider.js';
 import { VERSION } from '../version.js';
 import type { DockerProvider } from './docker-provider.js';
 import type { DockerSettings } from './docker-settings.js';
@@ -58,12 +58,7 @@ export async function startRemoteWerker(opts: RemoteWerkerOptions, log: (msg: st
   const name = opts.name ?? os.hostname();
   let werker: Werker | undefined;
   const runtimes: Record<string, RuntimeProvider> = {};
-  if (opts.allowHost) {
-    runtimes.host = { runtime: createHostRuntime() };
-    // Stages a crashed previous run of this werker left running would otherwise run alongside their retry.
-    const orphans = sweepHostOrphans(id);
-    if (orphans.killed.length) log(`killed ${orphans.killed.length} stage process group(s) left running by this werker's previous run`);
-  }
+  if (opts.allowHost) runtimes.host = hostProvider(id, log);
   let docker: DockerProvider | undefined;
   if (opts.docker) {
     // Loaded only when asked for: the Docker client and its dependencies are most of an idle werker's memory.

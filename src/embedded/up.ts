@@ -16,7 +16,7 @@ import { attemptLogPath } from '../store/log-files.js';
 import { loadOrCreateSecrets, DEFAULTS } from '../config/config.js';
 import { InProcessWerkerClient } from './in-process-client.js';
 import { Werker, type RuntimeProvider } from '../werker/werker.js';
-import { createHostRuntime, sweepHostOrphans } from '../runtimes/host/index.js';
+import { hostProvider } from './host-provider.js';
 import { dockerProvider, type DockerProvider } from './docker-provider.js';
 import type { DockerSettings } from './docker-settings.js';
 import type { Runtime } from '../runtimes/runtime.js';
@@ -120,12 +120,7 @@ async function startLocked(opts: UpOptions, dataDir: string, lock: DataDirLock, 
   // A stable werker id, so containers of a previous run of this data dir are recognized and swept.
   const werkerId = stableWerkerId(dataDir, 'embedded');
   const runtimes: Record<string, RuntimeProvider> = {};
-  if (opts.allowHost) {
-    runtimes.host = { runtime: createHostRuntime() };
-    // Stages a crashed previous run of this werker left running would otherwise run alongside their retry.
-    const orphans = sweepHostOrphans(werkerId);
-    if (orphans.killed.length) log(`killed ${orphans.killed.length} stage process group(s) left running by this werker's previous run`);
-  }
+  if (opts.allowHost) runtimes.host = hostProvider(werkerId, log);
   let docker: DockerProvider | undefined;
   if (opts.docker) {
     docker = await dockerProvider({
