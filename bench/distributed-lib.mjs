@@ -15,7 +15,9 @@ const ADMIN = 'bench-admin-token';
 
 /** A child `ocelot <args>`; resolves once its output matches `ready` (first group, or the match). */
 export async function startOcelot(args, env, ready, timeoutMs = 20_000) {
-  const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  // OCELOT_BENCH_NODE_ARGS: extra node flags for the ocelot processes, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
+  const nodeArgs = (process.env.OCELOT_BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const child = spawn(process.execPath, [...nodeArgs, BIN, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   const matched = await new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`ocelot ${args[0]} did not start:\n${out}`)), timeoutMs);
@@ -101,8 +103,10 @@ export async function startDistributed(tmp, { leaseMs = 15_000 } = {}) {
       }
     },
     async close() {
-      for (const w of werkers) await w.stop('SIGKILL');
-      await server.stop('SIGKILL');
+      // SIGKILL: fast and final; a profiling run (OCELOT_BENCH_NODE_ARGS) stops them gracefully so profiles get written.
+      const signal = process.env.OCELOT_BENCH_NODE_ARGS ? 'SIGTERM' : 'SIGKILL';
+      for (const w of werkers) await w.stop(signal);
+      await server.stop(signal);
       await db.drop().catch(() => undefined);
       fs.rmSync(tmp, { recursive: true, force: true });
     },

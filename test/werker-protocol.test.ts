@@ -1,7 +1,7 @@
 /**
  * The HTTP werker protocol, in process but over a real socket: a Fastify server on a real port with a SQLite
- * store, and the real HttpWerkerClient. Covers claim (immediate and long-poll wake-up), renew, stages, logs,
- * finish, fencing (LeaseLostError after expiry), idempotent retries of finish, tokens (revoked → 401), and
+ * store, and the real HttpWerkerClient. Covers claim (immediate and long-poll wake-up), renew, reports (stages,
+ * logs, result), fencing (LeaseLostError after expiry), idempotent retries of finish, tokens (revoked → 401), and
  * riding out a server that is briefly down.
  */
 import fs from 'node:fs';
@@ -53,7 +53,7 @@ describe('werker protocol over HTTP', () => {
   const client = (over: { token?: string; server?: string; retryForMs?: number } = {}) =>
     new HttpWerkerClient({ server: over.server ?? server.url, token: over.token ?? token, retryForMs: over.retryForMs ?? 5_000, retryInitialMs: 50 });
 
-  it('claim → renew → stages → logs → finish, and the server stored all of it', async () => {
+  it('claim → renew → reports (stages, logs, result), and the server stored all of it', async () => {
     const c = client();
     await c.register(info('w1'));
     const build = await store.createBuild(event(), { maxAttempts: 2 });
@@ -63,22 +63,28 @@ describe('werker protocol over HTTP', () => {
     const renewed = await c.renew(lease);
     expect(renewed.cancelRequested).toBe(false);
     expect(renewed.leaseExpiresAt).toBeGreaterThan(Date.now());
-    await c.putStages(lease, [
-      { ordinal: 0, name: 'workspace', kind: 'system', state: 'RUNNING', startedAt: Date.now() },
-      { ordinal: 1, name: 'build', kind: 'user', state: 'PENDING' },
-    ]);
-    await c.updateStage(lease, { ordinal: 0, name: 'workspace', kind: 'system', state: 'PASSED', finishedAt: Date.now() });
+    await c.report(lease, {
+      stages: [
+        { ordinal: 0, name: 'workspace', kind: 'system', state: 'RUNNING', startedAt: Date.now() },
+        { ordinal: 1, name: 'build', kind: 'user', state: 'PENDING' },
+      ],
+    });
+    // A later record of the same stage replaces the earlier one (upsert by ordinal).
+    await c.report(lease, { stages: [{ ordinal: 0, name: 'workspace', kind: 'system', state: 'PASSED', finishedAt: Date.now() }] });
     // Binary-safe and idempotent by seq: chunk 1 is sent twice, once ahead of chunk 0's resend.
     const bytes = new Uint8Array([0, 255, 10, 13, 200]);
-    await c.appendLogs(lease, [{ seq: 0, stageOrdinal: 0, offset: 0, data: text('hello ') }]);
-    await c.appendLogs(lease, [{ seq: 1, stageOrdinal: 1, offset: 6, data: bytes }]);
-    await c.appendLogs(lease, [
-      { seq: 0, stageOrdinal: 0, offset: 0, data: text('hello ') },
-      { seq: 1, stageOrdinal: 1, offset: 6, data: bytes },
-    ]);
-    await c.finish(lease, 'PASSED', null);
-    // The answer to the first finish may be lost on the wire: the werker's retry must not turn into an error.
-    await c.finish(lease, 'PASSED', null);
+    await c.report(lease, { chunks: [{ seq: 0, stageOrdinal: 0, offset: 0, data: text('hello ') }] });
+    await c.report(lease, { chunks: [{ seq: 1, stageOrdinal: 1, offset: 6, data: bytes }] });
+    const final = {
+      chunks: [
+        { seq: 0, stageOrdinal: 0, offset: 0, data: text('hello ') },
+        { seq: 1, stageOrdinal: 1, offset: 6, data: bytes },
+      ],
+      finish: { state: 'PASSED' as const, reason: null },
+    };
+    await c.report(lease, final);
+    // The answer to the final report may be lost on the wire: the werker's retry must not turn into an error.
+    await c.report(lease, final);
 
     const stored = await store.getBuild(build.id);
     expect(stored?.state).toBe('PASSED');
@@ -91,7 +97,8 @@ describe('werker protocol over HTTP', () => {
     expect(Buffer.concat(logs.map((l) => Buffer.from(l.data)))).toEqual(Buffer.concat([Buffer.from('hello '), Buffer.from(bytes)]));
     // After the finish, every other write of that lease is refused.
     await expect(c.renew(lease)).rejects.toBeInstanceOf(LeaseLostError);
-    await expect(c.finish(lease, 'FAILED', 'again, differently')).rejects.toBeInstanceOf(LeaseLostError);
+    await expect(c.report(lease, { finish: { state: 'FAILED', reason: 'again, differently' } })).rejects.toBeInstanceOf(LeaseLostError);
+    await expect(c.report(lease, { stages: [{ ordinal: 1, name: 'build', kind: 'user', state: 'RUNNING' }] })).rejects.toBeInstanceOf(LeaseLostError);
   });
 
   it('a waiting claim is woken by a new build, well before its wait is over', async () => {
@@ -103,7 +110,7 @@ describe('werker protocol over HTTP', () => {
     const claim = await pending;
     expect(claim?.buildId).toBe(build.id);
     expect(Date.now() - started).toBeLessThan(5_000);
-    await c.finish(claim!.lease, 'PASSED', null);
+    await c.report(claim!.lease, { finish: { state: 'PASSED', reason: null } });
   });
 
   it('fencing: once the lease expires and the sweep re-queues the build, the old werker gets LeaseLostError on every write', async () => {
@@ -116,16 +123,16 @@ describe('werker protocol over HTTP', () => {
     await store.expireLeases();
     const lease = first!.lease;
     await expect(c.renew(lease)).rejects.toBeInstanceOf(LeaseLostError);
-    await expect(c.appendLogs(lease, [{ seq: 0, stageOrdinal: 0, offset: 0, data: text('late') }])).rejects.toBeInstanceOf(LeaseLostError);
-    await expect(c.updateStage(lease, { ordinal: 0, name: 'x', kind: 'system', state: 'PASSED' })).rejects.toBeInstanceOf(LeaseLostError);
-    await expect(c.finish(lease, 'PASSED', null)).rejects.toBeInstanceOf(LeaseLostError);
+    await expect(c.report(lease, { chunks: [{ seq: 0, stageOrdinal: 0, offset: 0, data: text('late') }] })).rejects.toBeInstanceOf(LeaseLostError);
+    await expect(c.report(lease, { stages: [{ ordinal: 0, name: 'x', kind: 'system', state: 'PASSED' }] })).rejects.toBeInstanceOf(LeaseLostError);
+    await expect(c.report(lease, { finish: { state: 'PASSED', reason: null } })).rejects.toBeInstanceOf(LeaseLostError);
     const attempts = await store.getAttempts(build.id);
     expect(attempts[0]?.state).toBe('LOST');
     expect(attempts[0]?.reason).toMatch(/w4-name stopped renewing/);
     // Attempt 2 goes to whoever claims next; the late writes above left no trace in it.
     const second = await c.claim(info('w5'), 1_000, new AbortController().signal);
     expect(second?.lease.attempt).toBe(2);
-    await c.finish(second!.lease, 'PASSED', null);
+    await c.report(second!.lease, { finish: { state: 'PASSED', reason: null } });
     expect(await store.readLogs(build.id, 1, 0)).toEqual([]);
   });
 
@@ -167,7 +174,7 @@ describe('werker protocol over HTTP', () => {
     const { werkers } = (await (await fetch(`${server.url}/api/v1/werkers`)).json()) as { werkers: Array<{ id: string; tags: string[]; online: boolean; running: number[] }> };
     const lister = werkers.find((w) => w.id === 'lister');
     expect(lister).toMatchObject({ tags: ['gpu'], online: true, running: [build.id] });
-    await c.finish(claim!.lease, 'PASSED', null);
+    await c.report(claim!.lease, { finish: { state: 'PASSED', reason: null } });
   });
 
   it('rides out a server that is down for a moment: a write is retried until the server answers again', async () => {

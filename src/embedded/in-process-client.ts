@@ -5,7 +5,7 @@
  */
 import type { Store } from '../store/store.js';
 import { claimWaiting } from '../store/claim-wait.js';
-import type { RegisterAnswer, WerkerStatus, ClaimedBuild, Lease, LogChunk, StageRecord, WerkerInfo, WerkerServerClient, BuildResultState, RenewResult } from '../werker/protocol.js';
+import type { AttemptReport, RegisterAnswer, WerkerStatus, ClaimedBuild, Lease, WerkerInfo, WerkerServerClient, RenewResult } from '../werker/protocol.js';
 
 export class InProcessWerkerClient implements WerkerServerClient {
   constructor(
@@ -28,16 +28,7 @@ export class InProcessWerkerClient implements WerkerServerClient {
   handBack(lease: Lease, requires: string[], reason: string): Promise<void> {
     return this.store.handBack(lease, requires, reason);
   }
-  putStages(lease: Lease, stages: StageRecord[]): Promise<void> {
-    return this.store.putStages(lease, stages);
-  }
-  updateStage(lease: Lease, stage: StageRecord): Promise<void> {
-    return this.store.updateStage(lease, stage);
-  }
-  appendLogs(lease: Lease, chunks: LogChunk[]): Promise<void> {
-    return this.store.appendLogs(lease, chunks);
-  }
-  finish(lease: Lease, state: BuildResultState, reason: string | null): Promise<void> {
-    return this.store.finish(lease, state, reason);
+  report(lease: Lease, report: AttemptReport): Promise<void> {
+    return this.store.report(lease, report);
   }
 }

@@ -15,13 +15,11 @@ import {
   LeaseLostError,
   MAX_CLAIM_WAIT_MS,
   WERKER_API,
-  chunkFromWire,
-  type BuildResultState,
+  reportFromWire,
   type Lease,
-  type StageRecord,
   type WerkerInfo,
   type WerkerStatus,
-  type WireLogChunk,
+  type WireAttemptReport,
 } from '../werker/protocol.js';
 import { requireWerkerToken } from './werker-auth.js';
 
@@ -33,8 +31,8 @@ export interface WerkerRoutesDeps {
   closing: AbortSignal;
 }
 
-/** 16 chunks of 256 KiB, base64-encoded, with room for the JSON around them. */
-const LOGS_BODY_LIMIT = 8 * 1024 * 1024;
+/** A report carries at most 16 chunks of 256 KiB per batch (plus a few held at the end), base64-encoded. */
+const REPORT_BODY_LIMIT = 16 * 1024 * 1024;
 
 const leaseSchema = {
   type: 'object',
@@ -59,6 +57,12 @@ const stageSchema = {
   type: 'object',
   required: ['ordinal', 'name', 'kind', 'state'],
   properties: { ordinal: { type: 'integer' }, name: { type: 'string' }, kind: { type: 'string' }, state: { type: 'string' } },
+} as const;
+
+const chunkSchema = {
+  type: 'object',
+  required: ['seq', 'stageOrdinal', 'offset', 'data'],
+  properties: { seq: { type: 'integer', minimum: 0 }, stageOrdinal: { type: 'integer' }, offset: { type: 'integer', minimum: 0 }, data: { type: 'string' } },
 } as const;
 
 const body = (properties: Record<string, unknown>, required: string[]) => ({ schema: { body: { type: 'object', required, properties } } });
@@ -112,59 +116,41 @@ export async function werkerRoutes(app: FastifyInstance, deps: WerkerRoutesDeps)
       fenced(reply, () => store.handBack(req.body.lease, req.body.requires, req.body.reason), () => alreadyEnded(store, req.body.lease, ['HANDED_BACK'])),
   );
 
-  app.put<{ Body: { lease: Lease; stages: StageRecord[] } }>(
-    `${WERKER_API}/stages`,
-    body({ lease: leaseSchema, stages: { type: 'array', items: stageSchema } }, ['lease', 'stages']),
-    async (req, reply) => fenced(reply, () => store.putStages(req.body.lease, req.body.stages)),
-  );
-
-  app.post<{ Body: { lease: Lease; stage: StageRecord } }>(
-    `${WERKER_API}/stage`,
-    body({ lease: leaseSchema, stage: stageSchema }, ['lease', 'stage']),
-    async (req, reply) => fenced(reply, () => store.updateStage(req.body.lease, req.body.stage)),
-  );
-
-  app.post<{ Body: { lease: Lease; chunks: WireLogChunk[] } }>(
-    `${WERKER_API}/logs`,
+  app.post<{ Body: { lease: Lease } & WireAttemptReport }>(
+    `${WERKER_API}/report`,
     {
-      bodyLimit: LOGS_BODY_LIMIT,
+      bodyLimit: REPORT_BODY_LIMIT,
       schema: {
         body: {
           type: 'object',
-          required: ['lease', 'chunks'],
+          required: ['lease'],
           properties: {
             lease: leaseSchema,
-            chunks: {
-              type: 'array',
-              items: {
-                type: 'object',
-                required: ['seq', 'stageOrdinal', 'offset', 'data'],
-                properties: { seq: { type: 'integer', minimum: 0 }, stageOrdinal: { type: 'integer' }, offset: { type: 'integer', minimum: 0 }, data: { type: 'string' } },
+            stages: { type: 'array', items: stageSchema },
+            chunks: { type: 'array', items: chunkSchema },
+            finish: {
+              type: 'object',
+              required: ['state'],
+              properties: {
+                state: { type: 'string', enum: ['PASSED', 'FAILED', 'CANCELLED', 'FAILED_PRESTART', 'SKIPPED'] },
+                reason: { type: ['string', 'null'] },
               },
             },
           },
         },
       },
     },
-    async (req, reply) => fenced(reply, () => store.appendLogs(req.body.lease, req.body.chunks.map(chunkFromWire))),
-  );
-
-  app.post<{ Body: { lease: Lease; state: BuildResultState; reason: string | null } }>(
-    `${WERKER_API}/finish`,
-    body(
-      {
-        lease: leaseSchema,
-        state: { type: 'string', enum: ['PASSED', 'FAILED', 'CANCELLED', 'FAILED_PRESTART', 'SKIPPED'] },
-        reason: { type: ['string', 'null'] },
-      },
-      ['lease', 'state'],
-    ),
-    async (req, reply) =>
-      fenced(
+    async (req, reply) => {
+      const { lease, ...wire } = req.body;
+      const report = reportFromWire(wire);
+      if (report.finish) report.finish = { state: report.finish.state, reason: report.finish.reason ?? null };
+      return fenced(
         reply,
-        () => store.finish(req.body.lease, req.body.state, req.body.reason ?? null),
-        () => alreadyEnded(store, req.body.lease, [req.body.state]),
-      ),
+        () => store.report(lease, report),
+        // A retried final report whose first try landed: the claim already ended in the state it asks for.
+        report.finish ? () => alreadyEnded(store, lease, [report.finish!.state]) : undefined,
+      );
+    },
   );
 }
 

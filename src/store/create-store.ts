@@ -1,7 +1,7 @@
 /**
  * `createStore(config)`: open the database named by the URL, bring its schema up to date, and assemble the
  * Store from the aggregate modules. This file only wires; the behaviour lives in builds, deliveries, queue,
- * stages, logs and werkers.
+ * stages, logs, report and werkers.
  */
 import type { Store, StoreConfig } from './store.js';
 import { openDialect } from './dialect.js';
@@ -12,6 +12,7 @@ import { claimNext, expireLeases, finish, getAttempts, handBack, renew, requestC
 import { getStages, putStages, updateStage } from './stages.js';
 import { appendLogs, discardLogFile, readLogs } from './logs.js';
 import { registerWerker } from './werkers.js';
+import { report } from './report.js';
 import { checkWerkerToken, createWerkerToken, listWerkerTokens, revokeWerkerToken } from './werker-tokens.js';
 import { attemptOutcome, listWerkers } from './werker-directory.js';
 
@@ -54,6 +55,7 @@ export async function createStore(config: StoreConfig): Promise<Store> {
     updateStage: (lease, stage) => updateStage(d, lease, stage),
     appendLogs: (lease, chunks) => appendLogs(d, logsDir, lease, chunks),
     finish: (lease, state, reason) => finish(d, lease, state, reason),
+    report: (lease, r) => report(d, logsDir, lease, r),
 
     createWerkerToken: (name) => createWerkerToken(d, name),
     listWerkerTokens: () => listWerkerTokens(db),

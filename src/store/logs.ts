@@ -26,6 +26,22 @@ export async function appendLogs(d: StoreDialect, logsDir: string | undefined, l
   if (chunks.length === 0) return;
   await d.write(async (trx, tx) => {
     await fence(d, trx, lease, 'share');
+    if (await insertChunks(trx, logsDir, lease, chunks)) await tx.buildActivity(lease.buildId);
+  });
+}
+
+/**
+ * Store log chunks inside the caller's fenced transaction; chunks already stored (same seq) are ignored. Returns
+ * whether anything new was stored.
+ */
+export async function insertChunks(trx: Kysely<Database>, logsDir: string | undefined, lease: Lease, chunks: LogChunk[]): Promise<boolean> {
+  if (chunks.length === 0) return false;
+  if (!logsDir && chunks.some((c) => c.length !== undefined)) {
+    throw new Error('index-only log chunks need a store that keeps logs in files (embedded mode)');
+  }
+  let fresh = chunks;
+  if (logsDir) {
+    // Bytes go to the file only for chunks the index does not have yet: a resent chunk must not be written twice.
     const seqs = [...new Set(chunks.map((c) => c.seq))];
     const known = new Set<number>();
     for (let i = 0; i < seqs.length; i += INSERT_BATCH) {
@@ -38,38 +54,35 @@ export async function appendLogs(d: StoreDialect, logsDir: string | undefined, l
         .execute();
       for (const r of rows) known.add(r.seq);
     }
-    const fresh: LogChunk[] = [];
+    fresh = [];
     for (const c of chunks) {
       if (known.has(c.seq)) continue;
       known.add(c.seq);
       fresh.push(c);
     }
-    if (fresh.length === 0) return;
-
-    if (!logsDir && fresh.some((c) => c.length !== undefined)) {
-      throw new Error('index-only log chunks need a store that keeps logs in files (embedded mode)');
-    }
-    if (logsDir) await writeToFile(attemptLogPath(logsDir, lease.buildId, lease.attempt), fresh);
-    const now = Date.now();
-    const values: LogChunksTable[] = fresh.map((c) => ({
-      build_id: lease.buildId,
-      attempt: lease.attempt,
-      seq: c.seq,
-      stage_ordinal: c.stageOrdinal,
-      byte_offset: c.offset,
-      length: chunkLength(c),
-      data: logsDir ? null : Buffer.from(c.data.buffer, c.data.byteOffset, c.data.byteLength),
-      created_at: now,
-    }));
-    for (let i = 0; i < values.length; i += INSERT_BATCH) {
-      await trx
-        .insertInto('log_chunks')
-        .values(values.slice(i, i + INSERT_BATCH))
-        .onConflict((oc) => oc.columns(['build_id', 'attempt', 'seq']).doNothing())
-        .execute();
-    }
-    await tx.buildActivity(lease.buildId);
-  });
+    if (fresh.length === 0) return false;
+    await writeToFile(attemptLogPath(logsDir, lease.buildId, lease.attempt), fresh);
+  }
+  // In the database, the insert itself is idempotent: a resent seq hits the primary key and is skipped.
+  const now = Date.now();
+  const values: LogChunksTable[] = fresh.map((c) => ({
+    build_id: lease.buildId,
+    attempt: lease.attempt,
+    seq: c.seq,
+    stage_ordinal: c.stageOrdinal,
+    byte_offset: c.offset,
+    length: chunkLength(c),
+    data: logsDir ? null : Buffer.from(c.data.buffer, c.data.byteOffset, c.data.byteLength),
+    created_at: now,
+  }));
+  for (let i = 0; i < values.length; i += INSERT_BATCH) {
+    await trx
+      .insertInto('log_chunks')
+      .values(values.slice(i, i + INSERT_BATCH))
+      .onConflict((oc) => oc.columns(['build_id', 'attempt', 'seq']).doNothing())
+      .execute();
+  }
+  return true;
 }
 
 async function writeToFile(file: string, chunks: LogChunk[]): Promise<void> {

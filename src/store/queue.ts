@@ -232,22 +232,27 @@ export async function handBack(
 export async function finish(d: StoreDialect, lease: Lease, state: BuildResultState, reason: string | null): Promise<void> {
   await d.write(async (trx, tx) => {
     const b = await fence(d, trx, lease, 'update');
-    const now = Date.now();
-    await closeAttempt(trx, lease, state, reason, now);
-    await trx
-      .updateTable('builds')
-      .set({
-        state,
-        // A cancelled build keeps the reason given with `ocelot kill` unless the werker says more.
-        reason: reason ?? (state === 'CANCELLED' ? b.reason : null),
-        finished_at: now,
-        lease_token: null,
-        lease_expires_at: null,
-      })
-      .where('id', '=', b.id)
-      .execute();
+    await finishFenced(trx, lease, b, state, reason);
     await tx.buildActivity(b.id);
   });
+}
+
+/** End the attempt and the build, inside the caller's transaction that fenced `b` with an update lock. */
+export async function finishFenced(trx: Kysely<Database>, lease: Lease, b: FencedBuild, state: BuildResultState, reason: string | null): Promise<void> {
+  const now = Date.now();
+  await closeAttempt(trx, lease, state, reason, now);
+  await trx
+    .updateTable('builds')
+    .set({
+      state,
+      // A cancelled build keeps the reason given with `ocelot kill` unless the werker says more.
+      reason: reason ?? (state === 'CANCELLED' ? b.reason : null),
+      finished_at: now,
+      lease_token: null,
+      lease_expires_at: null,
+    })
+    .where('id', '=', b.id)
+    .execute();
 }
 
 export async function expireLeases(

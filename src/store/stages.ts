@@ -38,15 +38,37 @@ export async function putStages(d: StoreDialect, lease: Lease, stages: StageReco
 export async function updateStage(d: StoreDialect, lease: Lease, stage: StageRecord): Promise<void> {
   await d.write(async (trx, tx) => {
     await fence(d, trx, lease, 'share');
-    const values = stageValues(lease, stage);
-    const { build_id: _b, attempt: _a, ordinal: _o, ...changes } = values;
-    await trx
-      .insertInto('stages')
-      .values(values)
-      .onConflict((oc) => oc.columns(['build_id', 'attempt', 'ordinal']).doUpdateSet(changes))
-      .execute();
+    await upsertStages(trx, lease, [stage]);
     await tx.buildActivity(lease.buildId);
   });
+}
+
+/**
+ * Insert or update stage rows by ordinal, in one statement, inside the caller's fenced transaction. Ordinals of
+ * an attempt never change meaning (stages are only ever added after the system ones), so an upsert of the
+ * stages a werker reports is all the state a stage row needs.
+ */
+export async function upsertStages(trx: Kysely<Database>, lease: Lease, stages: StageRecord[]): Promise<void> {
+  if (stages.length === 0) return;
+  // The last record of an ordinal wins: one statement must not touch the same row twice (PostgreSQL refuses).
+  const latest = new Map<number, StageRecord>();
+  for (const s of stages) latest.set(s.ordinal, s);
+  await trx
+    .insertInto('stages')
+    .values([...latest.values()].map((s) => stageValues(lease, s)))
+    .onConflict((oc) =>
+      oc.columns(['build_id', 'attempt', 'ordinal']).doUpdateSet((eb) => ({
+        name: eb.ref('excluded.name'),
+        kind: eb.ref('excluded.kind'),
+        state: eb.ref('excluded.state'),
+        exit_code: eb.ref('excluded.exit_code'),
+        started_at: eb.ref('excluded.started_at'),
+        finished_at: eb.ref('excluded.finished_at'),
+        reason: eb.ref('excluded.reason'),
+        messages: eb.ref('excluded.messages'),
+      })),
+    )
+    .execute();
 }
 
 export async function getStages(db: Kysely<Database>, buildId: number, attempt?: number): Promise<StageRow[]> {

@@ -601,6 +601,55 @@ export function storeSuite(h: Harness): void {
       expect(await s.getStages(31337)).toEqual([]);
     });
 
+    it('report: stages, chunks and the result land together in one fenced write, and repeat safely', async () => {
+      const s = await open();
+      const { build, claim } = await runningBuild(s);
+      const [c0, c1, c2] = chunksOf(['clone\n', 'build\n', 'done\n']);
+      let woken = 0;
+      const off = s.onBuildActivity(build.id, () => woken++);
+      await s.report(claim.lease, {
+        stages: [
+          { ordinal: 0, name: 'clone', kind: 'system', state: 'RUNNING', startedAt: 1000 },
+          { ordinal: 1, name: 'build', kind: 'user', state: 'PENDING' },
+        ],
+        chunks: [c0!],
+      });
+      // The same ordinal twice in one report: the later record wins (one statement must not touch a row twice).
+      await s.report(claim.lease, {
+        stages: [
+          { ordinal: 0, name: 'clone', kind: 'system', state: 'RUNNING', startedAt: 1000 },
+          { ordinal: 0, name: 'clone', kind: 'system', state: 'PASSED', startedAt: 1000, finishedAt: 1100 },
+          { ordinal: 1, name: 'build', kind: 'user', state: 'RUNNING', startedAt: 1100 },
+        ],
+        chunks: [c0!, c1!],
+      });
+      expect((await s.getStages(build.id)).map((r) => [r.name, r.state])).toEqual([
+        ['clone', 'PASSED'],
+        ['build', 'RUNNING'],
+      ]);
+      expect((await s.getBuild(build.id))!.state).toBe('RUNNING');
+      await s.report(claim.lease, {
+        stages: [{ ordinal: 1, name: 'build', kind: 'user', state: 'FAILED', startedAt: 1100, finishedAt: 1300, exitCode: 2, reason: 'exit code 2' }],
+        chunks: [c2!],
+        finish: { state: 'FAILED', reason: "stage 'build' failed: exit code 2" },
+      });
+      const row = (await s.getBuild(build.id))!;
+      expect(row).toMatchObject({ state: 'FAILED', reason: "stage 'build' failed: exit code 2" });
+      expect((await s.getAttempts(build.id))[0]).toMatchObject({ state: 'FAILED' });
+      expect((await s.getStages(build.id))[1]).toMatchObject({ state: 'FAILED', exitCode: 2, durationMs: 200 });
+      expect(dec(await s.readLogs(build.id, 1, 0))).toBe('clone\nbuild\ndone\n');
+      // Once finished, the lease writes nothing more, and the failed write changes nothing.
+      await expect(s.report(claim.lease, { chunks: [{ ...c2!, seq: 3 }] })).rejects.toBeInstanceOf(LeaseLostError);
+      await expect(s.report(claim.lease, { finish: { state: 'PASSED', reason: null } })).rejects.toBeInstanceOf(LeaseLostError);
+      expect((await s.readLogs(build.id, 1, 0)).map((c) => c.seq)).toEqual([0, 1, 2]);
+      expect((await s.getBuild(build.id))!.state).toBe('FAILED');
+      // An empty report is no write at all.
+      await s.report(claim.lease, {});
+      await new Promise((r) => setTimeout(r, 50));
+      off();
+      expect(woken).toBeGreaterThanOrEqual(1);
+    });
+
     it('logs: idempotent on seq, read in order, stop at a gap', async () => {
       const s = await open();
       const { build, claim } = await runningBuild(s);

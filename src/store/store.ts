@@ -4,7 +4,7 @@
  * (claim locking, wake-ups) live behind `StoreDialect` in dialect.ts.
  */
 import type { BuildEvent } from '../events/model.js';
-import type { ClaimedBuild, Lease, LogChunk, RenewResult, StageRecord, WerkerInfo, WerkerStatus, BuildResultState } from '../werker/protocol.js';
+import type { AttemptReport, ClaimedBuild, Lease, LogChunk, RenewResult, StageRecord, WerkerInfo, WerkerStatus, BuildResultState } from '../werker/protocol.js';
 import type { AttemptState, BuildState, StageKind, StageState } from './schema.js';
 
 export interface BuildRow {
@@ -165,6 +165,8 @@ export interface Store {
   updateStage(lease: Lease, stage: StageRecord): Promise<void>;
   appendLogs(lease: Lease, chunks: LogChunk[]): Promise<void>;
   finish(lease: Lease, state: BuildResultState, reason: string | null): Promise<void>;
+  /** Stages, log chunks and (optionally) the result of an attempt in ONE fenced transaction (report.ts). */
+  report(lease: Lease, report: AttemptReport): Promise<void>;
 
   // --- werker access and directory (distributed mode) ------------------------------------------------------
   /** Issue a werker token; only its sha256 is stored, the token is returned once. */

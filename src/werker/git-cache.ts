@@ -22,6 +22,14 @@ import { runGit } from './git-command.js';
 
 const locks = new Map<string, Promise<void>>();
 
+/**
+ * Commits this process has seen in each cache (cache dir → commits). A cache only ever gains commits (each is
+ * kept under a ref of its own), so once seen, a commit needs no `git cat-file` again: building the same commit
+ * many times costs two git processes (clone, checkout) instead of four. If the cache was deleted meanwhile, the
+ * clone fails, the entry is forgotten, and the build falls back to a plain fetch.
+ */
+const known = new Map<string, Set<string>>();
+
 async function withLock<T>(key: string, fn: () => Promise<T>): Promise<T> {
   const previous = locks.get(key) ?? Promise.resolve();
   let release!: () => void;
@@ -57,24 +65,23 @@ export async function checkoutFromCache(o: CachedCheckout): Promise<boolean> {
   const quiet = (args: string[], cwd: string) => runGit(args, { cwd, output: o.output, signal: o.signal, mask: (t) => t, echo: false });
   const shown = (args: string[], cwd: string) => runGit(args, { cwd, output: o.output, signal: o.signal, mask: (t) => t });
   try {
-    const have = await withLock(cache, async () => {
+    const have = known.get(cache)?.has(o.commit) ? 'cached' : await withLock(cache, async (): Promise<'cached' | 'fetched' | false> => {
       await fs.mkdir(o.cacheDir, { recursive: true });
       if ((await quiet(['rev-parse', '--git-dir'], cache).catch(() => null))?.code !== 0) {
         await fs.rm(cache, { recursive: true, force: true });
         const init = await quiet(['init', '-q', '--bare', '--template=', cache], o.cacheDir);
         if (init.code !== 0) return false;
       }
-      if ((await quiet(['cat-file', '-e', `${o.commit}^{commit}`], cache)).code === 0) {
-        o.output.write(`commit ${o.commit} is in this werker's repository cache\n`);
-        return true;
-      }
+      if ((await quiet(['cat-file', '-e', `${o.commit}^{commit}`], cache)).code === 0) return remember(cache, o.commit, 'cached');
       // The commit and its whole history, kept under a ref of its own so no gc ever drops it.
       const fetched = await shown(['fetch', '--no-tags', '--no-recurse-submodules', o.cloneUrl, `+${o.commit}:refs/ocelot/${o.commit}`], cache);
-      return fetched.code === 0;
+      return fetched.code === 0 && remember(cache, o.commit, 'fetched');
     });
     if (!have) return false;
-    const clone = await quiet(['clone', '-q', '--local', '--no-checkout', '--no-tags', cache, o.dir], o.cacheDir);
-    if (clone.code !== 0) return false;
+    if (have === 'cached') o.output.write(`commit ${o.commit} is in this werker's repository cache\n`);
+    // No template: sample hooks are a dozen files per workspace that nobody runs (and file creation is not free).
+    const clone = await quiet(['clone', '-q', '--local', '--no-checkout', '--no-tags', '--template=', cache, o.dir], o.cacheDir);
+    if (clone.code !== 0) return forget(cache, o.commit);
     const co = await shown(['checkout', '-q', '--detach', o.commit], o.dir);
     if (co.code !== 0) return false;
     // The workspace's origin is the real repository, as if it had been cloned from there.
@@ -83,8 +90,21 @@ export async function checkoutFromCache(o: CachedCheckout): Promise<boolean> {
     await fs.writeFile(config, text.replace(/^(\s*url\s*=\s*).*$/m, (_m, key: string) => `${key}${quoteConfig(o.cloneUrl)}`));
     return true;
   } catch {
-    return false;
+    // Whatever broke (the cache deleted under us, a full disk), the next build looks at the cache afresh.
+    return forget(cache, o.commit);
   }
+}
+
+function forget(cache: string, commit: string): false {
+  known.get(cache)?.delete(commit);
+  return false;
+}
+
+function remember<T>(cache: string, commit: string, answer: T): T {
+  let commits = known.get(cache);
+  if (!commits) known.set(cache, (commits = new Set()));
+  commits.add(commit);
+  return answer;
 }
 
 function quoteConfig(value: string): string {

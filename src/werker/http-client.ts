@@ -17,13 +17,11 @@ import {
   TokenRefusedError,
   MAX_CLAIM_WAIT_MS,
   WERKER_API,
-  chunkToWire,
-  type BuildResultState,
+  reportToWire,
+  type AttemptReport,
   type ClaimedBuild,
   type Lease,
-  type LogChunk,
   type RenewResult,
-  type StageRecord,
   type WerkerInfo,
   type WerkerStatus,
   type RegisterAnswer,
@@ -119,21 +117,10 @@ export class HttpWerkerClient implements WerkerServerClient {
     await this.call('POST', 'hand-back', { lease, requires, reason }, this.retried());
   }
 
-  async putStages(lease: Lease, stages: StageRecord[]): Promise<void> {
-    await this.call('PUT', 'stages', { lease, stages }, this.retried());
-  }
-
-  async updateStage(lease: Lease, stage: StageRecord): Promise<void> {
-    await this.call('POST', 'stage', { lease, stage }, this.retried());
-  }
-
-  async appendLogs(lease: Lease, chunks: LogChunk[]): Promise<void> {
-    if (chunks.length === 0) return;
-    await this.call('POST', 'logs', { lease, chunks: chunks.map(chunkToWire) }, this.retried());
-  }
-
-  async finish(lease: Lease, state: BuildResultState, reason: string | null): Promise<void> {
-    await this.call('POST', 'finish', { lease, state, reason }, this.retried());
+  async report(lease: Lease, report: AttemptReport): Promise<void> {
+    const wire = reportToWire(report);
+    if (!wire.stages && !wire.chunks && !wire.finish) return;
+    await this.call('POST', 'report', { lease, ...wire }, this.retried());
   }
 
   private retried(): CallOptions {

@@ -71,6 +71,18 @@ export function chunkLength(c: LogChunk): number {
 
 export type BuildResultState = Extract<AttemptState, 'PASSED' | 'FAILED' | 'CANCELLED' | 'FAILED_PRESTART'> | 'SKIPPED';
 
+/**
+ * What a werker tells the server about its attempt, in one fenced call: stage rows that changed (upserted by
+ * ordinal), new log chunks, and, last, the result. Any part may be missing. The werker batches its reports
+ * (attempt-reporter.ts), so a short build costs one or two of them in all.
+ */
+export interface AttemptReport {
+  stages?: StageRecord[];
+  chunks?: LogChunk[];
+  /** Ends the attempt and the build, after the stages and chunks of the same report are stored. */
+  finish?: { state: BuildResultState; reason: string | null };
+}
+
 export interface RenewResult {
   /** The server asked for the build to stop (`ocelot kill`). */
   cancelRequested: boolean;
@@ -111,14 +123,12 @@ export interface WerkerServerClient {
    * labels it needs, without counting an attempt.
    */
   handBack(lease: Lease, requires: string[], reason: string): Promise<void>;
-  /** Record the stage rows of this attempt (system stages + planned user stages), replacing earlier ones. */
-  putStages(lease: Lease, stages: StageRecord[]): Promise<void>;
-  /** Update one stage row. */
-  updateStage(lease: Lease, stage: StageRecord): Promise<void>;
-  /** Store log chunks; idempotent on (build, attempt, seq). */
-  appendLogs(lease: Lease, chunks: LogChunk[]): Promise<void>;
-  /** Finish the attempt and the build. */
-  finish(lease: Lease, state: BuildResultState, reason: string | null): Promise<void>;
+  /**
+   * Store stage changes and log chunks, and finish the attempt when the report says so, all in one transaction.
+   * Idempotent: stages are upserts, chunks are keyed by (build, attempt, seq), and a repeated finish that already
+   * landed is recognized by the lease token.
+   */
+  report(lease: Lease, report: AttemptReport): Promise<void>;
 }
 
 /**
@@ -136,6 +146,28 @@ export interface WireLogChunk {
   offset: number;
   /** base64 */
   data: string;
+}
+
+export interface WireAttemptReport {
+  stages?: StageRecord[];
+  chunks?: WireLogChunk[];
+  finish?: { state: BuildResultState; reason: string | null };
+}
+
+export function reportToWire(r: AttemptReport): WireAttemptReport {
+  return {
+    ...(r.stages?.length ? { stages: r.stages } : {}),
+    ...(r.chunks?.length ? { chunks: r.chunks.map(chunkToWire) } : {}),
+    ...(r.finish ? { finish: r.finish } : {}),
+  };
+}
+
+export function reportFromWire(r: WireAttemptReport): AttemptReport {
+  return {
+    ...(r.stages ? { stages: r.stages } : {}),
+    ...(r.chunks ? { chunks: r.chunks.map(chunkFromWire) } : {}),
+    ...(r.finish ? { finish: r.finish } : {}),
+  };
 }
 
 export function chunkToWire(c: LogChunk): WireLogChunk {

@@ -18,6 +18,7 @@ import { LeaseLostError } from './protocol.js';
 import { LogSpool } from './log-spool.js';
 import { prepareWorkspace } from './workspace.js';
 import { LeaseKeeper } from './lease-keeper.js';
+import { AttemptReporter } from './attempt-reporter.js';
 import { completeChangeset } from './changeset.js';
 
 export const PIPELINE_FILE = 'ocelot.yml';
@@ -37,6 +38,8 @@ export interface RunBuildOptions {
   spoolPath: (buildId: number, attempt: number) => string;
   /** The spool file IS the server's log file (embedded): ship only the chunk index. */
   spoolIsServerLog?: boolean;
+  /** How long stage changes and small log batches wait to be reported together (attempt-reporter.ts; default 100 ms). */
+  reportLingerMs?: number;
   /** Bound of unacknowledged log bytes while the server is unreachable (default 256 MiB); past it the build stops. */
   spoolMaxUnackedBytes?: number;
   workDir: string;
@@ -72,19 +75,23 @@ export async function runBuild(claim: ClaimedBuild, opts: RunBuildOptions): Prom
   const stop = new AbortController();
   let stopKind: 'cancel' | 'lost' | 'shutdown' | 'spool' | null = null;
   let spoolProblem = '';
+  const onLost = (err: unknown) => {
+    if (stopKind === 'lost') return;
+    stopKind = 'lost';
+    // Said once, here: the server has given this attempt up (or cannot be reached for a whole lease), so the
+    // stage is killed and nothing more is written for it. Operators look for this line after a network cut.
+    opts.log?.(`build ${lease.buildId} attempt ${lease.attempt}: lease lost (${errorText(err)}); stopping its stage, writing nothing more`);
+    stop.abort();
+  };
   const keeper = new LeaseKeeper(client, lease, opts.leaseMs, {
     onCancel: () => {
       if (!stopKind) stopKind = 'cancel';
       stop.abort();
     },
-    onLost: (err) => {
-      stopKind = 'lost';
-      // Said once, here: the server has given this attempt up (or cannot be reached for a whole lease), so the
-      // stage is killed and nothing more is written for it. Operators look for this line after a network cut.
-      opts.log?.(`build ${lease.buildId} attempt ${lease.attempt}: lease lost (${errorText(err)}); stopping its stage, writing nothing more`);
-      stop.abort();
-    },
+    onLost,
   });
+  // Stage changes, log chunks and the result travel together in batched, fenced reports.
+  const reporter = new AttemptReporter({ send: (r) => client.report(lease, r), onLost, lingerMs: opts.reportLingerMs });
   const onShutdown = () => {
     if (!stopKind) stopKind = 'shutdown';
     stop.abort();
@@ -93,7 +100,7 @@ export async function runBuild(claim: ClaimedBuild, opts: RunBuildOptions): Prom
   else shutdown.addEventListener('abort', onShutdown, { once: true });
 
   const spool = new LogSpool(opts.spoolPath(lease.buildId, lease.attempt), {
-    onChunks: (chunks) => client.appendLogs(lease, chunks),
+    onChunks: (chunks) => reporter.deliverChunks(chunks),
     indexOnly: opts.spoolIsServerLog === true,
     maxUnackedBytes: opts.spoolMaxUnackedBytes,
     onOverflow: (message) => {
@@ -111,10 +118,20 @@ export async function runBuild(claim: ClaimedBuild, opts: RunBuildOptions): Prom
 
   const now = () => Date.now();
   const say = (ordinal: number, text: string) => spool.output(ordinal).write(`${text}\n`);
-  const put = () => client.putStages(lease, stages.map(stripRunInfo));
+  // Neither waits for the server: the reporter sends the newest rows within its linger.
+  const put = () => {
+    for (const s of stages) reporter.stage(stripRunInfo(s));
+  };
   const update = (s: StageSlot, patch: Partial<StageRecord>) => {
     Object.assign(s, patch);
-    return client.updateStage(lease, stripRunInfo(s));
+    reporter.stage(stripRunInfo(s));
+  };
+  /** Give the build back to the queue: what this claim wrote is discarded there, so the log is not shipped. */
+  const handBack = async (requires: string[], reason: string) => {
+    reporter.holdForResult();
+    await spool.drain().catch(() => undefined);
+    await reporter.settle();
+    await client.handBack(lease, requires, reason);
   };
 
   // Ends the attempt: remaining stages get a state and reason, logs are flushed, the result is stored.
@@ -129,18 +146,20 @@ export async function runBuild(claim: ClaimedBuild, opts: RunBuildOptions): Prom
         s.finishedAt ??= now();
       }
     }
+    // The rest of the log, every stage row and the result go in one report.
+    reporter.holdForResult();
     await spool.drain();
-    await put();
-    await client.finish(lease, state, reason);
+    put();
+    await reporter.finish(state, reason);
   };
 
   try {
     keeper.start();
-    await put();
+    put();
 
     // --- workspace: clone at the exact commit -------------------------------------------------------------
     const ws = stages[WORKSPACE]!;
-    await update(ws, { state: 'RUNNING', startedAt: now() });
+    update(ws, { state: 'RUNNING', startedAt: now() });
     spool.setStage(WORKSPACE);
     let commit: string;
     try {
@@ -156,23 +175,23 @@ export async function runBuild(claim: ClaimedBuild, opts: RunBuildOptions): Prom
         signal: stop.signal,
       });
       commit = result.commit;
-      await update(ws, { state: 'PASSED', finishedAt: now(), messages: [`checked out ${commit}`] });
+      update(ws, { state: 'PASSED', finishedAt: now(), messages: [`checked out ${commit}`] });
     } catch (err) {
       if (stop.signal.aborted) return await endStopped();
       const reason = errorText(err);
       say(WORKSPACE, reason);
-      await update(ws, { state: 'FAILED', finishedAt: now(), reason });
+      update(ws, { state: 'FAILED', finishedAt: now(), reason });
       return await finish('FAILED', `workspace: ${reason}`, { state: 'SKIPPED', reason: 'not run: the workspace could not be prepared' });
     }
 
     // --- validation: read, parse and plan the pipeline at that commit -------------------------------------
     const val = stages[VALIDATION]!;
-    await update(val, { state: 'RUNNING', startedAt: now() });
+    update(val, { state: 'RUNNING', startedAt: now() });
     spool.setStage(VALIDATION);
     const loaded = await loadPipeline(workspaceDir);
     if (!loaded.ok) {
       for (const m of loaded.messages) say(VALIDATION, m);
-      await update(val, { state: 'FAILED', finishedAt: now(), reason: loaded.messages[0] ?? 'invalid pipeline', messages: loaded.messages });
+      update(val, { state: 'FAILED', finishedAt: now(), reason: loaded.messages[0] ?? 'invalid pipeline', messages: loaded.messages });
       const more = loaded.messages.length > 1 ? ` (and ${loaded.messages.length - 1} more)` : '';
       return await finish('FAILED_PRESTART', `${loaded.messages[0]}${more}`, { state: 'SKIPPED', reason: 'not run: the pipeline is invalid' });
     }
@@ -200,11 +219,10 @@ export async function runBuild(claim: ClaimedBuild, opts: RunBuildOptions): Prom
       const why = describeMissing(missing, opts);
       if (opts.whenUnsupported === 'hand-back') {
         say(VALIDATION, `This werker cannot run this pipeline (${why}); handing it back to the queue.`);
-        await spool.drain();
-        await client.handBack(lease, requires, `waiting for a werker with ${requires.join(', ')}: ${why}`);
+        await handBack(requires, `waiting for a werker with ${requires.join(', ')}: ${why}`);
         return;
       }
-      await update(val, { state: 'FAILED', finishedAt: now(), reason: why });
+      update(val, { state: 'FAILED', finishedAt: now(), reason: why });
       return await finish('FAILED_PRESTART', why, { state: 'SKIPPED', reason: 'not run: no werker can run this pipeline' });
     }
 
@@ -215,7 +233,7 @@ export async function runBuild(claim: ClaimedBuild, opts: RunBuildOptions): Prom
       : `Nothing to build: ${plan.reason}`;
     say(VALIDATION, planLine);
     Object.assign(val, { state: 'PASSED', finishedAt: now(), messages: [planLine] });
-    await put();
+    put();
     if (!plan.build) {
       return await finish('SKIPPED', plan.reason, { state: 'SKIPPED', reason: plan.reason });
     }
@@ -226,7 +244,7 @@ export async function runBuild(claim: ClaimedBuild, opts: RunBuildOptions): Prom
     const setupOutput = spool.output(setup?.ordinal ?? VALIDATION);
     try {
       if (setup) {
-        await update(setup, { state: 'RUNNING', startedAt: now() });
+        update(setup, { state: 'RUNNING', startedAt: now() });
         spool.setStage(setup.ordinal);
       }
       const job: DockerRuntimeJob = {
@@ -241,12 +259,12 @@ export async function runBuild(claim: ClaimedBuild, opts: RunBuildOptions): Prom
         allowDockerSocket: pipeline.dockerSocket === true,
       };
       session = await runtime.prepare(job, setupOutput, stop.signal);
-      if (setup) await update(setup, { state: 'PASSED', finishedAt: now() });
+      if (setup) update(setup, { state: 'PASSED', finishedAt: now() });
     } catch (err) {
       if (stop.signal.aborted) return await endStopped();
       const reason = err instanceof RuntimeSetupError ? err.message : `setup failed: ${errorText(err)}`;
       setupOutput.write(`${reason}\n`);
-      if (setup) await update(setup, { state: 'FAILED', finishedAt: now(), reason });
+      if (setup) update(setup, { state: 'FAILED', finishedAt: now(), reason });
       return await finish('FAILED', reason, { state: 'SKIPPED', reason: 'not run: setup failed' });
     }
 
@@ -265,7 +283,7 @@ export async function runBuild(claim: ClaimedBuild, opts: RunBuildOptions): Prom
     for (const s of stages) {
       if (s.kind !== 'user' || s.state !== 'PENDING') continue;
       if (stop.signal.aborted) break;
-      await update(s, { state: 'RUNNING', startedAt: now() });
+      update(s, { state: 'RUNNING', startedAt: now() });
       spool.setStage(s.ordinal);
       const result: StageResult = await session.runStage({
         name: s.name,
@@ -280,7 +298,7 @@ export async function runBuild(claim: ClaimedBuild, opts: RunBuildOptions): Prom
         s.exitCode = result.exitCode;
         return await endStopped(s);
       }
-      await update(s, {
+      update(s, {
         state: result.state,
         exitCode: result.exitCode,
         finishedAt: now(),
@@ -330,8 +348,7 @@ export async function runBuild(claim: ClaimedBuild, opts: RunBuildOptions): Prom
     }
     if (stopKind === 'shutdown') {
       if (current) say(current.ordinal, 'The werker is shutting down: this build goes back to the queue.');
-      await spool.drain().catch(() => undefined);
-      await client.handBack(lease, learnedRequires, `werker ${opts.werkerName} shut down; the build was handed back`);
+      await handBack(learnedRequires, `werker ${opts.werkerName} shut down; the build was handed back`);
       return;
     }
     const reason = keeper.cancelReason ?? 'cancelled';

@@ -224,6 +224,23 @@ describe('the werker repository cache', () => {
     expect(fs.existsSync(path.join(again.dir, '.git', 'objects', 'info', 'alternates'))).toBe(false);
   });
 
+  it('a cache deleted under a running werker costs one direct fetch, then fills again', async () => {
+    const cacheDir = path.join(tmp, 'cache-d');
+    const first = prepare({ cacheDir });
+    await expect(first.result).resolves.toEqual({ commit: repo.commits[2] });
+    fs.rmSync(cacheDir, { recursive: true, force: true });
+    log = '';
+    const afterDelete = prepare({ cacheDir });
+    await expect(afterDelete.result).resolves.toEqual({ commit: repo.commits[2] });
+    expect(log).toContain('fetching it directly');
+    expect(await git(afterDelete.dir, 'rev-parse', 'HEAD')).toBe(repo.commits[2]);
+    log = '';
+    const refilled = prepare({ cacheDir });
+    await expect(refilled.result).resolves.toEqual({ commit: repo.commits[2] });
+    expect(log).not.toContain('fetching it directly');
+    expect(fs.existsSync(cacheDir)).toBe(true);
+  });
+
   it('falls back to the plain fetch when the cache cannot serve, and never caches a URL with credentials', async () => {
     const cacheDir = path.join(tmp, 'cache-b');
     fs.mkdirSync(cacheDir, { recursive: true });
