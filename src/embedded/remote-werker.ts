@@ -82,7 +82,8 @@ export async function startRemoteWerker(opts: RemoteWerkerOptions, log: (msg: st
     version: VERSION,
     runtimes,
     whenUnsupported: 'hand-back',
-    spoolPath: (build, attempt) => path.join(spool, String(build), `${attempt}.log`),
+    // Flat (no directory per build): one file to create and one to remove per attempt.
+    spoolPath: (build, attempt) => path.join(spool, `${build}-${attempt}.log`),
     workDir: workspaces,
     gitCacheDir: opts.gitCache === false ? undefined : path.join(root, 'git-cache'),
     onFatal: opts.onFatal,
@@ -90,7 +91,7 @@ export async function startRemoteWerker(opts: RemoteWerkerOptions, log: (msg: st
     afterBuild: async () => {
       // The server has every chunk of a finished build: its spool can go. Running builds keep theirs.
       const running = new Set((werker?.current() ?? []).map(String));
-      for (const dir of fs.readdirSync(spool)) if (!running.has(dir)) fs.rmSync(path.join(spool, dir), { recursive: true, force: true });
+      for (const file of fs.readdirSync(spool)) if (!running.has(file.split('-')[0]!)) fs.rmSync(path.join(spool, file), { recursive: true, force: true });
       await docker?.sweep();
     },
     log,

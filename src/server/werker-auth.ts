@@ -1,7 +1,8 @@
 /**
  * Who may speak the werker protocol: a live werker token (issued with `ocelot werker-token create`), or the
- * admin token (handy for a first werker and for tests). Checked on every request, so a revoked token stops
- * working at the werker's next call, at most a second later (its lease renewals).
+ * admin token (handy for a first werker and for tests). Checked on every request (a live token is remembered
+ * for a second per replica), so a revoked token stops working within about two seconds: its next call after
+ * the revocation, and a running build's lease renewals come every second.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Store } from '../store/store.js';

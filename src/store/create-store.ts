@@ -13,7 +13,8 @@ import { getStages, putStages, updateStage } from './stages.js';
 import { appendLogs, discardLogFile, readLogs } from './logs.js';
 import { registerWerker } from './werkers.js';
 import { report } from './report.js';
-import { checkWerkerToken, createWerkerToken, listWerkerTokens, revokeWerkerToken } from './werker-tokens.js';
+import { claimNextPostgres, reportPostgres } from './postgres-fast-paths.js';
+import { TokenCheckCache, checkWerkerToken, createWerkerToken, listWerkerTokens, revokeWerkerToken } from './werker-tokens.js';
 import { attemptOutcome, listWerkers } from './werker-directory.js';
 
 export async function createStore(config: StoreConfig): Promise<Store> {
@@ -28,6 +29,7 @@ export async function createStore(config: StoreConfig): Promise<Store> {
   }
 
   let closed: Promise<void> | null = null;
+  const liveTokens = new TokenCheckCache();
   return {
     migrate: () => migrateToLatest(db, d.kind),
     close: () => (closed ??= d.close()),
@@ -47,7 +49,8 @@ export async function createStore(config: StoreConfig): Promise<Store> {
     expireLeases: (now) => expireLeases(d, now),
 
     registerWerker: (werker, status) => registerWerker(d, werker, status),
-    claimNext: (werker, leaseMs) => claimNext(d, werker, leaseMs),
+    // PostgreSQL: the claim and the report are single statements (postgres-fast-paths.ts); same behaviour, one round trip.
+    claimNext: (werker, leaseMs) => (d.kind === 'postgres' ? claimNextPostgres(d, werker, leaseMs) : claimNext(d, werker, leaseMs)),
     renew: (lease, leaseMs) => renew(d, lease, leaseMs),
     handBack: (lease, requires, reason) =>
       handBack(d, lease, requires, reason, (buildId, attempt) => discardLogFile(logsDir, buildId, attempt)),
@@ -55,12 +58,16 @@ export async function createStore(config: StoreConfig): Promise<Store> {
     updateStage: (lease, stage) => updateStage(d, lease, stage),
     appendLogs: (lease, chunks) => appendLogs(d, logsDir, lease, chunks),
     finish: (lease, state, reason) => finish(d, lease, state, reason),
-    report: (lease, r) => report(d, logsDir, lease, r),
+    report: (lease, r) => (d.kind === 'postgres' && !logsDir ? reportPostgres(d, lease, r) : report(d, logsDir, lease, r)),
 
     createWerkerToken: (name) => createWerkerToken(d, name),
     listWerkerTokens: () => listWerkerTokens(db),
-    revokeWerkerToken: (idOrName) => revokeWerkerToken(d, idOrName),
-    checkWerkerToken: (token) => checkWerkerToken(db, token),
+    revokeWerkerToken: async (idOrName) => {
+      const revoked = await revokeWerkerToken(d, idOrName);
+      liveTokens.clear();
+      return revoked;
+    },
+    checkWerkerToken: (token) => checkWerkerToken(db, token, liveTokens),
     listWerkers: () => listWerkers(db),
     attemptOutcome: (lease) => attemptOutcome(db, lease),
 

@@ -287,6 +287,26 @@ export function storeSuite(h: Harness): void {
             continue;
           }
           const claim = c as ClaimedBuild;
+          // Half the werkers write the way werkers do (batched reports, the result with the last of them), half
+          // with the single-purpose calls: both must hold up against the sweeps and cancels.
+          if (i >= 3) {
+            try {
+              await guard(s.report(claim.lease, { stages: [{ ordinal: 0, name: 'run', kind: 'user', state: 'RUNNING' }], chunks: chunksOf(['start\n'], seq++, 0) }));
+              let state: 'PASSED' | 'CANCELLED' = 'PASSED';
+              for (let k = 0; k < 5; k++) {
+                const r = await guard(s.renew(claim.lease, 40));
+                if ((r as { cancelRequested: boolean }).cancelRequested) {
+                  state = 'CANCELLED';
+                  break;
+                }
+                await guard(s.report(claim.lease, { stages: [{ ordinal: 0, name: 'run', kind: 'user', state: 'RUNNING', messages: [`k${k}`] }], chunks: chunksOf([`line ${k}\n`], seq++, 0) }));
+              }
+              await guard(s.report(claim.lease, { stages: [{ ordinal: 0, name: 'run', kind: 'user', state }], chunks: chunksOf(['end\n'], seq++, 0), finish: { state, reason: null } }));
+            } catch {
+              // Lost the lease.
+            }
+            continue;
+          }
           try {
             await guard(s.putStages(claim.lease, [{ ordinal: 0, name: 'run', kind: 'user', state: 'RUNNING' }]));
             for (let k = 0; k < 5; k++) {
@@ -383,6 +403,18 @@ export function storeSuite(h: Harness): void {
       await s.finish(claim.lease, 'PASSED', null);
       expect(await s.attemptOutcome(claim.lease)).toBe('PASSED');
       expect(await s.attemptOutcome({ ...claim.lease, token: 'other' })).toBeNull();
+    });
+
+    it('a revoked werker token is refused at once where it was revoked, and within a second by another replica', async () => {
+      const here = await open();
+      const other = await open();
+      const t = await here.createWerkerToken('replicated');
+      expect(await here.checkWerkerToken(t.token)).toBe(true);
+      expect(await other.checkWerkerToken(t.token)).toBe(true); // now remembered there for a second
+      await here.revokeWerkerToken('replicated');
+      expect(await here.checkWerkerToken(t.token)).toBe(false);
+      await new Promise((r) => setTimeout(r, 1_100));
+      expect(await other.checkWerkerToken(t.token)).toBe(false);
     });
 
     it('gives the previous successful commit of the same branch', async () => {

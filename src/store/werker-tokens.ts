@@ -1,7 +1,8 @@
 /**
  * Werker tokens: what a remote werker presents to the server's werker protocol. Only the sha256 of a token is
  * stored, so a database dump does not hand out werker access; the token itself is shown once, at creation.
- * Revocation keeps the row (who had access, and until when) and takes effect on the werker's next request.
+ * Revocation keeps the row (who had access, and until when) and takes effect on the werker's next request to
+ * the replica that revoked it, and within a second on the others (TokenCheckCache).
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { Kysely } from 'kysely';
@@ -67,8 +68,46 @@ export async function revokeWerkerToken(d: StoreDialect, idOrName: string): Prom
   });
 }
 
-export async function checkWerkerToken(db: Kysely<Database>, token: string): Promise<boolean> {
+/**
+ * Every werker request carries its token, and looking it up was a database round trip per request: with a batched
+ * protocol, a fair share of what a build cost the server. A live token is therefore remembered for a second per
+ * Store (per server replica). A revocation through this Store forgets everything at once; other replicas notice
+ * within the second. Refusals are not remembered: a wrong token stays as cheap to refuse as it ever was to try.
+ */
+export class TokenCheckCache {
+  private readonly live = new Map<string, number>();
+  constructor(
+    private readonly ttlMs = 1_000,
+    private readonly maxEntries = 10_000,
+  ) {}
+
+  isLive(token: string, now = Date.now()): boolean {
+    const until = this.live.get(token);
+    if (until === undefined) return false;
+    if (until > now) return true;
+    this.live.delete(token);
+    return false;
+  }
+
+  remember(token: string, now = Date.now()): void {
+    if (this.live.size >= this.maxEntries) this.live.clear();
+    this.live.set(token, now + this.ttlMs);
+  }
+
+  clear(): void {
+    this.live.clear();
+  }
+}
+
+export async function checkWerkerToken(db: Kysely<Database>, token: string, cache?: TokenCheckCache): Promise<boolean> {
   if (!token.startsWith(TOKEN_PREFIX)) return false;
+  if (cache?.isLive(token)) return true;
+  const live = await lookUpToken(db, token);
+  if (live) cache?.remember(token);
+  return live;
+}
+
+async function lookUpToken(db: Kysely<Database>, token: string): Promise<boolean> {
   const row = await db
     .selectFrom('werker_tokens')
     .select('id')

@@ -18,7 +18,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { StageOutput } from '../runtimes/runtime.js';
-import { runGit } from './git-command.js';
+import { runGit, runGitSequence } from './git-command.js';
 
 const locks = new Map<string, Promise<void>>();
 
@@ -79,11 +79,16 @@ export async function checkoutFromCache(o: CachedCheckout): Promise<boolean> {
     });
     if (!have) return false;
     if (have === 'cached') o.output.write(`commit ${o.commit} is in this werker's repository cache\n`);
-    // No template: sample hooks are a dozen files per workspace that nobody runs (and file creation is not free).
-    const clone = await quiet(['clone', '-q', '--local', '--no-checkout', '--no-tags', '--template=', cache, o.dir], o.cacheDir);
-    if (clone.code !== 0) return forget(cache, o.commit);
-    const co = await shown(['checkout', '-q', '--detach', o.commit], o.dir);
-    if (co.code !== 0) return false;
+    // Clone and checkout from one spawned process. No template: sample hooks are a dozen files per workspace
+    // that nobody runs (and file creation is not free).
+    const checkout = await runGitSequence(
+      [
+        { args: ['clone', '-q', '--local', '--no-checkout', '--no-tags', '--template=', cache, o.dir] },
+        { args: ['-C', o.dir, 'checkout', '-q', '--detach', o.commit], echo: true, shown: ['checkout', '-q', '--detach', o.commit] },
+      ],
+      { cwd: o.cacheDir, output: o.output, signal: o.signal, mask: (t) => t },
+    );
+    if (checkout.code !== 0) return forget(cache, o.commit);
     // The workspace's origin is the real repository, as if it had been cloned from there.
     const config = path.join(o.dir, '.git', 'config');
     const text = await fs.readFile(config, 'utf8');

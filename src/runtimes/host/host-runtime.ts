@@ -65,8 +65,20 @@ class HostSession implements RuntimeSession {
 }
 
 /** Like execvp's search, once: the first executable `name` on PATH, or null. */
+/** Where each shell was found last: checked with one access() per build instead of a walk along PATH. */
+const found = new Map<string, string>();
+
 async function resolveOnPath(name: string): Promise<string | null> {
   if (name.includes('/')) return name;
+  const known = found.get(name);
+  if (known && (await fs.access(known, fsConstants.X_OK).then(() => true, () => false))) return known;
+  const located = await searchPath(name);
+  if (located) found.set(name, located);
+  else found.delete(name);
+  return located;
+}
+
+async function searchPath(name: string): Promise<string | null> {
   for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
     if (!dir) continue;
     const candidate = path.join(dir, name);
