@@ -61,25 +61,6 @@ export function runGit(args: string[], opts: GitOptions): Promise<GitRun> {
   return run('git', args, opts, echo);
 }
 
-/**
- * Several git commands, each only if the one before succeeded (`a && b`), from ONE process spawned by the werker:
- * a small shell forks the gits. Spawning from Node costs a copy of the werker's page tables each time, which
- * for a build's few cheap git commands is a good part of what they cost. The result is that of the first failing
- * command, or of the last. Commands marked `echo` are printed as runGit prints them; all output is forwarded.
- */
-export function runGitSequence(
-  steps: Array<{ args: string[]; echo?: boolean; /** What to print instead of args (e.g. without `-C dir`). */ shown?: string[] }>,
-  opts: Omit<GitOptions, 'echo' | 'captureStdout'>,
-): Promise<GitRun> {
-  for (const step of steps) if (step.echo) opts.output.write(`$ ${opts.mask(['git', ...(step.shown ?? step.args)].join(' '))}\n`);
-  const script = steps.map((step) => ['git', ...step.args].map(shellQuote).join(' ')).join(' && ');
-  return run('/bin/sh', ['-c', script], opts, true);
-}
-
-function shellQuote(word: string): string {
-  return /^[A-Za-z0-9_./:=+@%^{}-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
-}
-
 function run(command: string, args: string[], opts: GitOptions, echo: boolean): Promise<GitRun> {
   return new Promise<GitRun>((resolve, reject) => {
     if (opts.signal.aborted) return reject(new Error('cancelled'));

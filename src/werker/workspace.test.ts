@@ -222,6 +222,40 @@ describe('the werker repository cache', () => {
     expect(await git(again.dir, 'config', 'remote.origin.url')).toBe(cloneUrl);
     // A complete repository of its own (no alternates into the cache): it works when mounted elsewhere.
     expect(fs.existsSync(path.join(again.dir, '.git', 'objects', 'info', 'alternates'))).toBe(false);
+    // Laid out by hand from the cache, it is still a sound repository with a clean checkout.
+    await git(again.dir, 'fsck', '--no-progress', '--no-dangling');
+    expect(await git(again.dir, 'status', '--porcelain')).toBe('');
+    expect(await git(again.dir, 'rev-parse', '--abbrev-ref', 'HEAD')).toBe('HEAD'); // detached, as a build expects
+    // Removing the cache leaves it whole: its objects are its own (hard links), not borrowed.
+    fs.rmSync(cacheDir, { recursive: true, force: true });
+    await git(again.dir, 'fsck', '--no-progress', '--no-dangling');
+    expect(await git(again.dir, 'show', '--format=%s', '-s', 'HEAD~1')).toBe('initial commit');
+  });
+
+  it('many fetched commits stay a few packs in the cache, and every workspace of them is sound', async () => {
+    const cacheDir = path.join(tmp, 'cache-e');
+    const root = path.join(tmp, 'cache-git-e');
+    const own = await createTestRepo(root, { 'n.txt': '0\n' }, { name: 'e' });
+    const git3 = await startGitHttpServer({ root });
+    try {
+      const cloneUrl = `${git3.url}/e.git`;
+      let last = '';
+      for (let i = 1; i <= 20; i++) {
+        last = await addCommit(own, { 'n.txt': `${i}\n` });
+        const ws = prepare({ cloneUrl, commit: last, cacheDir });
+        await expect(ws.result).resolves.toEqual({ commit: last });
+        expect(fs.readFileSync(path.join(ws.dir, 'n.txt'), 'utf8')).toBe(`${i}\n`);
+      }
+      const cache = fs.readdirSync(cacheDir).find((d) => d.endsWith('.git'))!;
+      const packs = fs.readdirSync(path.join(cacheDir, cache, 'objects', 'pack')).filter((f) => f.endsWith('.pack'));
+      expect(packs.length).toBeLessThanOrEqual(17);
+      const ws = prepare({ cloneUrl, commit: last, cacheDir });
+      await expect(ws.result).resolves.toEqual({ commit: last });
+      await git(ws.dir, 'fsck', '--no-progress', '--no-dangling');
+      expect((await git(ws.dir, 'log', '--format=%H')).split('\n')).toHaveLength(21);
+    } finally {
+      await git3.close();
+    }
   });
 
   it('a cache deleted under a running werker costs one direct fetch, then fills again', async () => {

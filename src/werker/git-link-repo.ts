@@ -1,0 +1,68 @@
+/**
+ * A workspace repository made from the werker's repository cache without running git: the `.git` skeleton that
+ * `git init` writes (gitrepository-layout(5): HEAD, config, objects/, refs/), and the cache's object files
+ * hard-linked in, as `git clone --local` links them. Then a single `git checkout` fills the working tree.
+ *
+ * Why not `git clone --local`: it is four processes (git, a shell, git-upload-pack for the ref advertisement,
+ * then the checkout) and a dozen files more, for a repository whose refs the build does not need (the workspace
+ * is a detached HEAD at the build's commit). For a small repository those processes were most of what preparing
+ * a workspace cost, and a busy werker prepares one per build.
+ *
+ * The result is a complete repository of its own, as a clone is: no alternates pointing into the cache, so it
+ * works bind-mounted into a container, and deleting the cache does not break it (hard links keep the objects).
+ * Only SHA-1 repositories are laid out this way; anything else takes the ordinary path.
+ */
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+
+/** Files of a pack that belong together; temporary files of a fetch in progress (tmp_*) are never taken. */
+const PACK_FILE = /^pack-[0-9a-f]{40,64}\.(pack|idx|rev|bitmap)$/;
+const LOOSE_DIR = /^[0-9a-f]{2}$/;
+
+/**
+ * Lay out `dir/.git` from the bare repository `cache` with `origin` set to `originUrl`. `dir` must not exist
+ * or be empty. Call with the cache locked against fetches and repacks (git-cache.ts holds its lock).
+ */
+export async function linkRepository(cache: string, dir: string, originUrl: string): Promise<void> {
+  const git = path.join(dir, '.git');
+  const objects = path.join(git, 'objects');
+  await fs.mkdir(path.join(objects, 'pack'), { recursive: true });
+  await Promise.all([
+    fs.mkdir(path.join(objects, 'info')),
+    fs.mkdir(path.join(git, 'refs', 'heads'), { recursive: true }).then(() => fs.mkdir(path.join(git, 'refs', 'tags'))),
+    // HEAD must name a ref for git to accept the directory; checkout detaches it at the build's commit.
+    fs.writeFile(path.join(git, 'HEAD'), 'ref: refs/heads/main\n'),
+    fs.writeFile(path.join(git, 'config'), repositoryConfig(originUrl)),
+  ]);
+
+  const cacheObjects = path.join(cache, 'objects');
+  const packs = (await fs.readdir(path.join(cacheObjects, 'pack'))).filter((f) => PACK_FILE.test(f));
+  await Promise.all(packs.map((f) => linkOrCopy(path.join(cacheObjects, 'pack', f), path.join(objects, 'pack', f))));
+  // A cache filled by an older werker may hold loose objects: they are linked the same way.
+  for (const sub of (await fs.readdir(cacheObjects)).filter((d) => LOOSE_DIR.test(d))) {
+    const files = await fs.readdir(path.join(cacheObjects, sub));
+    if (files.length === 0) continue;
+    await fs.mkdir(path.join(objects, sub));
+    await Promise.all(files.map((f) => linkOrCopy(path.join(cacheObjects, sub, f), path.join(objects, sub, f))));
+  }
+}
+
+/** What `git init` writes for a non-bare repository, plus the origin a clone would have. */
+function repositoryConfig(originUrl: string): string {
+  // Quoted, so '#' and ';' in a URL are not read as comments.
+  const url = originUrl.replace(/\\/g, '\\\\').replace(/"/g, '\\"');
+  return (
+    '[core]\n\trepositoryformatversion = 0\n\tfilemode = true\n\tbare = false\n\tlogallrefupdates = true\n' +
+    `[remote "origin"]\n\turl = "${url}"\n\tfetch = +refs/heads/*:refs/remotes/origin/*\n`
+  );
+}
+
+/** Objects are immutable: a hard link is a copy that costs nothing. Across file systems, a real copy. */
+async function linkOrCopy(from: string, to: string): Promise<void> {
+  try {
+    await fs.link(from, to);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EXDEV' && (err as NodeJS.ErrnoException).code !== 'EPERM') throw err;
+    await fs.copyFile(from, to);
+  }
+}
