@@ -88,7 +88,7 @@ export async function checkoutFromCache(o: CachedCheckout): Promise<boolean> {
     // repack changes the cache's packs meanwhile; then one git process checks the commit out. Its origin is the
     // real repository, as if it had been cloned from there.
     if (o.commit.length === 40) {
-      await withLock(cache, () => linkRepository(cache, o.dir, o.cloneUrl));
+      await withLock(cache, async () => linkRepository(cache, o.dir, o.cloneUrl));
     } else {
       // SHA-256 ids: a plain local clone, which knows the object format.
       const clone = await quiet(['clone', '-q', '--local', '--no-checkout', '--no-tags', '--template=', cache, o.dir], o.cacheDir);
@@ -109,7 +109,9 @@ const MAX_PACKS = 16;
 
 async function consolidatePacks(cache: string, git: (args: string[], cwd: string) => Promise<{ code: number | null }>): Promise<void> {
   const packs = (await fs.readdir(path.join(cache, 'objects', 'pack')).catch(() => [] as string[])).filter((f) => f.endsWith('.pack'));
-  if (packs.length <= MAX_PACKS) return;
+  // Loose objects (a cache filled by an older werker) are folded in too: each costs every workspace two entries.
+  const loose = (await fs.readdir(path.join(cache, 'objects')).catch(() => [] as string[])).some((d) => /^[0-9a-f]{2}$/.test(d));
+  if (packs.length <= MAX_PACKS && !loose) return;
   // Old packs are deleted after the new one is written; workspaces that linked them keep their own links.
   await git(['repack', '-a', '-d', '-q'], cache);
 }

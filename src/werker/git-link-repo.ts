@@ -11,8 +11,11 @@
  * The result is a complete repository of its own, as a clone is: no alternates pointing into the cache, so it
  * works bind-mounted into a container, and deleting the cache does not break it (hard links keep the objects).
  * Only SHA-1 repositories are laid out this way; anything else takes the ordinary path.
+ *
+ * Synchronous on purpose: a dozen tiny file operations cost less as direct system calls than as as many trips
+ * through libuv's thread pool (each a thread wake-up), and they take well under a millisecond.
  */
-import { promises as fs } from 'node:fs';
+import fs from 'node:fs';
 import path from 'node:path';
 
 /** Files of a pack that belong together; temporary files of a fetch in progress (tmp_*) are never taken. */
@@ -23,27 +26,28 @@ const LOOSE_DIR = /^[0-9a-f]{2}$/;
  * Lay out `dir/.git` from the bare repository `cache` with `origin` set to `originUrl`. `dir` must not exist
  * or be empty. Call with the cache locked against fetches and repacks (git-cache.ts holds its lock).
  */
-export async function linkRepository(cache: string, dir: string, originUrl: string): Promise<void> {
+export function linkRepository(cache: string, dir: string, originUrl: string): void {
   const git = path.join(dir, '.git');
   const objects = path.join(git, 'objects');
-  await fs.mkdir(path.join(objects, 'pack'), { recursive: true });
-  await Promise.all([
-    fs.mkdir(path.join(objects, 'info')),
-    fs.mkdir(path.join(git, 'refs', 'heads'), { recursive: true }).then(() => fs.mkdir(path.join(git, 'refs', 'tags'))),
-    // HEAD must name a ref for git to accept the directory; checkout detaches it at the build's commit.
-    fs.writeFile(path.join(git, 'HEAD'), 'ref: refs/heads/main\n'),
-    fs.writeFile(path.join(git, 'config'), repositoryConfig(originUrl)),
-  ]);
+  fs.mkdirSync(path.join(objects, 'pack'), { recursive: true });
+  fs.mkdirSync(path.join(objects, 'info'));
+  fs.mkdirSync(path.join(git, 'refs', 'heads'), { recursive: true });
+  fs.mkdirSync(path.join(git, 'refs', 'tags'));
+  // HEAD must name a ref for git to accept the directory; checkout detaches it at the build's commit.
+  fs.writeFileSync(path.join(git, 'HEAD'), 'ref: refs/heads/main\n');
+  fs.writeFileSync(path.join(git, 'config'), repositoryConfig(originUrl));
 
   const cacheObjects = path.join(cache, 'objects');
-  const packs = (await fs.readdir(path.join(cacheObjects, 'pack'))).filter((f) => PACK_FILE.test(f));
-  await Promise.all(packs.map((f) => linkOrCopy(path.join(cacheObjects, 'pack', f), path.join(objects, 'pack', f))));
+  for (const f of fs.readdirSync(path.join(cacheObjects, 'pack'))) {
+    if (PACK_FILE.test(f)) linkOrCopy(path.join(cacheObjects, 'pack', f), path.join(objects, 'pack', f));
+  }
   // A cache filled by an older werker may hold loose objects: they are linked the same way.
-  for (const sub of (await fs.readdir(cacheObjects)).filter((d) => LOOSE_DIR.test(d))) {
-    const files = await fs.readdir(path.join(cacheObjects, sub));
+  for (const sub of fs.readdirSync(cacheObjects)) {
+    if (!LOOSE_DIR.test(sub)) continue;
+    const files = fs.readdirSync(path.join(cacheObjects, sub));
     if (files.length === 0) continue;
-    await fs.mkdir(path.join(objects, sub));
-    await Promise.all(files.map((f) => linkOrCopy(path.join(cacheObjects, sub, f), path.join(objects, sub, f))));
+    fs.mkdirSync(path.join(objects, sub));
+    for (const f of files) linkOrCopy(path.join(cacheObjects, sub, f), path.join(objects, sub, f));
   }
 }
 
@@ -58,11 +62,11 @@ function repositoryConfig(originUrl: string): string {
 }
 
 /** Objects are immutable: a hard link is a copy that costs nothing. Across file systems, a real copy. */
-async function linkOrCopy(from: string, to: string): Promise<void> {
+function linkOrCopy(from: string, to: string): void {
   try {
-    await fs.link(from, to);
+    fs.linkSync(from, to);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'EXDEV' && (err as NodeJS.ErrnoException).code !== 'EPERM') throw err;
-    await fs.copyFile(from, to);
+    fs.copyFileSync(from, to);
   }
 }

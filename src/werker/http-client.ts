@@ -29,7 +29,7 @@ import {
 } from './protocol.js';
 import http from 'node:http';
 import https from 'node:https';
-import { postOnOwnConnection, requestJson, type LongPollAnswer } from './long-poll.js';
+import { postLongPoll, requestJson, type LongPollAnswer } from './long-poll.js';
 
 export interface HttpWerkerClientOptions {
   /** Base URL of the server (or of the proxy in front of the replicas), e.g. https://ci.example.com */
@@ -67,11 +67,14 @@ export class HttpWerkerClient implements WerkerServerClient {
   private readonly base: string;
   /** Keep-alive connections for the ordinary calls (renewals, stage updates, logs); the claim has its own. */
   private readonly agent: http.Agent;
+  /** Connections for claims only: an aborted claim destroys its socket, an answered one leaves it to the next. */
+  private readonly claimAgent: http.Agent;
   private readonly o: Required<Omit<HttpWerkerClientOptions, 'log'>> & Pick<HttpWerkerClientOptions, 'log'>;
 
   constructor(opts: HttpWerkerClientOptions) {
     this.base = opts.server.replace(/\/+$/, '');
     this.agent = this.base.startsWith('https:') ? new https.Agent({ keepAlive: true }) : new http.Agent({ keepAlive: true });
+    this.claimAgent = this.base.startsWith('https:') ? new https.Agent({ keepAlive: true }) : new http.Agent({ keepAlive: true });
     this.o = {
       retryForMs: 60_000,
       renewRetryForMs: 5_000,
@@ -95,7 +98,7 @@ export class HttpWerkerClient implements WerkerServerClient {
     let answer: LongPollAnswer;
     try {
       // The server answers by `wait`; the margin covers a slow claim transaction and the network.
-      answer = await postOnOwnConnection(`${this.base}${WERKER_API}/claim`, this.o.token, { werker, waitMs: wait }, signal, wait + 15_000);
+      answer = await postLongPoll(`${this.base}${WERKER_API}/claim`, this.o.token, { werker, waitMs: wait }, signal, wait + 15_000, this.claimAgent);
     } catch (err) {
       if (signal.aborted) return null;
       throw new Error(`claim: server at ${this.base} not answering: ${describe(err)}`);

@@ -1,8 +1,10 @@
 /**
- * One JSON POST on its own connection, for the claim long-poll. Not fetch: when a fetch is aborted, Node's
- * fetch may keep the socket open for reuse, so the server never learns the werker stopped waiting and can hand
- * a build to nobody (it then sits until its lease expires and costs an attempt). Destroying a dedicated socket is
- * a signal the server (and any proxy in between) does see: the server hands the claim straight back.
+ * The claim long-poll: one JSON POST on a connection used for nothing else at the same time. Not fetch: when a
+ * fetch is aborted, Node's fetch may keep the socket open for reuse, so the server never learns the werker stopped
+ * waiting and can hand a build to nobody (it then sits until its lease expires and costs an attempt). Destroying
+ * the socket is a signal the server (and any proxy in between) does see: the server hands the claim straight back.
+ * A claim that was answered leaves its connection to the next claim (`agent`, keep-alive): a busy werker claims
+ * once per build, and a new TCP connection each time was a cost on both ends.
  */
 import http from 'node:http';
 import https from 'node:https';
@@ -12,8 +14,8 @@ export interface LongPollAnswer {
   body: unknown;
 }
 
-export function postOnOwnConnection(url: string, token: string, body: unknown, signal: AbortSignal, timeoutMs: number): Promise<LongPollAnswer> {
-  return requestJson(url, { method: 'POST', token, body, signal, timeoutMs, agent: false });
+export function postLongPoll(url: string, token: string, body: unknown, signal: AbortSignal, timeoutMs: number, agent: http.Agent | false): Promise<LongPollAnswer> {
+  return requestJson(url, { method: 'POST', token, body, signal, timeoutMs, agent });
 }
 
 export interface JsonRequest {
@@ -22,7 +24,7 @@ export interface JsonRequest {
   body: unknown;
   signal?: AbortSignal;
   timeoutMs: number;
-  /** A keep-alive agent for ordinary calls; false = a connection of its own, destroyed on abort. */
+  /** A keep-alive agent, or false for a connection of its own. Either way an abort destroys the socket. */
   agent: http.Agent | false;
 }
 

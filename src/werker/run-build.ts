@@ -5,7 +5,6 @@
  * (or is handed back, or, when the lease is lost, is left to the server to recover). The werker never writes
  * once its lease is gone: every write goes through the lease-fenced client.
  */
-import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { PipelineSpec, Plan } from '../pipeline/types.js';
 import type { Runtime, RuntimeSession, StageOutput, StageResult } from '../runtimes/runtime.js';
@@ -20,6 +19,8 @@ import { prepareWorkspace } from './workspace.js';
 import { LeaseKeeper } from './lease-keeper.js';
 import { AttemptReporter } from './attempt-reporter.js';
 import { completeChangeset } from './changeset.js';
+import { removeTree } from './remove-tree.js';
+import { readFileSync } from 'node:fs';
 
 export const PIPELINE_FILE = 'ocelot.yml';
 
@@ -329,7 +330,7 @@ export async function runBuild(claim: ClaimedBuild, opts: RunBuildOptions): Prom
     keeper.stop();
     await session?.destroy().catch((err) => opts.log?.(`build ${lease.buildId}: cleanup failed: ${errorText(err)}`));
     await spool.close().catch(() => undefined);
-    if (!claim.keepContainer) await fs.rm(workspaceDir, { recursive: true, force: true }).catch(() => undefined);
+    if (!claim.keepContainer) await removeTree(workspaceDir).catch(() => undefined);
   }
 
   /** The build was stopped from outside: cancelled (final), lost (silent) or shutting down (handed back). */
@@ -371,14 +372,30 @@ const engine = () => import('../pipeline/index.js');
 async function loadPipeline(dir: string): Promise<{ ok: true; pipeline: PipelineSpec } | { ok: false; messages: string[] }> {
   let text: string;
   try {
-    text = await fs.readFile(path.join(dir, PIPELINE_FILE), 'utf8');
+    // Synchronous: a small file, read faster directly than through the thread pool.
+    text = readFileSync(path.join(dir, PIPELINE_FILE), 'utf8');
   } catch {
     return { ok: false, messages: [`${PIPELINE_FILE}: not found at the root of the repository at this commit; add one (see docs/pipeline.md)`] };
   }
   const { parsePipeline, formatIssue } = await engine();
-  const parsed = parsePipeline(text, PIPELINE_FILE);
+  const parsed = parsedPipelines.get(text) ?? parsePipeline(text, PIPELINE_FILE);
+  remember(parsedPipelines, text, parsed, 32);
   if (!parsed.ok) return { ok: false, messages: parsed.issues.map(formatIssue) };
   return { ok: true, pipeline: parsed.pipeline };
+}
+
+/**
+ * Parse results by file content: a repository builds the same ocelot.yml over and over, and parsing (YAML with
+ * positions, schema, triggers) is a good part of what a short build costs the werker. The engine is pure and
+ * nothing downstream changes what it returned, so the same text may share one result.
+ */
+const parsedPipelines = new Map<string, ReturnType<Awaited<ReturnType<typeof engine>>['parsePipeline']>>();
+
+/** A small LRU over a Map (insertion order): the newest use goes last, the oldest falls out. */
+function remember<K, V>(map: Map<K, V>, key: K, value: V, max: number): void {
+  map.delete(key);
+  map.set(key, value);
+  if (map.size > max) map.delete(map.keys().next().value as K);
 }
 
 function addPlannedStages(stages: StageSlot[], pipeline: PipelineSpec, plan: Plan, withSetup: boolean, defaultTimeoutMs: number) {

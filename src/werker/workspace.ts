@@ -18,6 +18,7 @@
  * checkout's `origin` is rewritten to the URL without them, so build scripts cannot read them from .git/config.
  */
 import fs from 'node:fs/promises';
+import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import type { StageOutput } from '../runtimes/runtime.js';
 import { gitErrorText, runGit, type GitRun } from './git-command.js';
@@ -161,7 +162,7 @@ function fail(what: string, r: GitRun): WorkspaceError {
 async function freshDir(dir: string): Promise<void> {
   let entries: string[];
   try {
-    entries = await fs.readdir(dir);
+    entries = readdirSync(dir);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
     throw new WorkspaceError(`cannot use workspace directory ${dir}: ${(err as Error).message}`);

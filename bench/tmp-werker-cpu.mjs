@@ -1,0 +1,23 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { tempDir, servedRepo, pushPayload, deliverPush, keepAliveAgent } from './lib.mjs';
+import { startDistributed } from './distributed-lib.mjs';
+const N = Number(process.env.N ?? 200);
+const tmp = tempDir('wcpu');
+const { repo, git, cloneUrl } = await servedRepo(path.join(tmp, 'git'), 'many', { 'ocelot.yml': 'buildTool: shell\nbranches: [ALL]\nstages:\n  - name: mark\n    script: ["echo $BUILD_ID >> /dev/null"]\n' });
+const payload = pushPayload({ cloneUrl, repo: 'many', commit: repo.commits.at(-1) });
+const cluster = await startDistributed(path.join(tmp, 'c'), { leaseMs: 15_000 });
+const w = await cluster.startWerker('w0', { slots: 1, env: process.env.TP ? { UV_THREADPOOL_SIZE: process.env.TP } : {} });
+const cpu = (pid) => { const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' '); return f.slice(11, 15).map(Number); };
+const agent = keepAliveAgent(8);
+await deliverPush(cluster, payload, `warm`, agent);
+await new Promise(r => setTimeout(r, 1500));
+const w0 = cpu(w.child.pid), s0 = cpu(cluster.server.child.pid);
+const t0 = Date.now();
+for (let i = 0; i < N; i++) await deliverPush(cluster, payload, `c-${i}`, agent);
+for (;;) { const n = Number((await cluster.db.query(`SELECT count(*) AS n FROM builds WHERE state IN ('QUEUED','RUNNING')`)).rows[0].n); if (!n) break; await new Promise(r => setTimeout(r, 50)); }
+const secs = (Date.now() - t0) / 1000;
+const w1 = cpu(w.child.pid), s1 = cpu(cluster.server.child.pid);
+const per = (a, b, i) => ((b[i] - a[i]) * 10 / N).toFixed(2);
+console.log(`${N} builds in ${secs.toFixed(1)} s (${(N / secs).toFixed(1)}/s); per build ms: werker user ${per(w0, w1, 0)} sys ${per(w0, w1, 1)} children user ${per(w0, w1, 2)} sys ${per(w0, w1, 3)}; server user ${per(s0, s1, 0)} sys ${per(s0, s1, 1)}`);
+agent.destroy(); await cluster.close(); await git.close(); fs.rmSync(tmp, { recursive: true, force: true }); process.exit(0);
