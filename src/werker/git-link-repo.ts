@@ -29,10 +29,11 @@ const LOOSE_DIR = /^[0-9a-f]{2}$/;
 export function linkRepository(cache: string, dir: string, originUrl: string): void {
   const git = path.join(dir, '.git');
   const objects = path.join(git, 'objects');
+  // Only what git needs to take the directory for a repository (HEAD, objects/, refs/): git creates the rest
+  // (refs/heads, objects/info, …) when something is put there. Every file or directory made here is made again
+  // for every build, and on some file systems creating one costs more than all of git's work on a small checkout.
   fs.mkdirSync(path.join(objects, 'pack'), { recursive: true });
-  fs.mkdirSync(path.join(objects, 'info'));
-  fs.mkdirSync(path.join(git, 'refs', 'heads'), { recursive: true });
-  fs.mkdirSync(path.join(git, 'refs', 'tags'));
+  fs.mkdirSync(path.join(git, 'refs'));
   // HEAD must name a ref for git to accept the directory; checkout detaches it at the build's commit.
   fs.writeFileSync(path.join(git, 'HEAD'), 'ref: refs/heads/main\n');
   fs.writeFileSync(path.join(git, 'config'), repositoryConfig(originUrl));
@@ -51,12 +52,13 @@ export function linkRepository(cache: string, dir: string, originUrl: string): v
   }
 }
 
-/** What `git init` writes for a non-bare repository, plus the origin a clone would have. */
+/** What `git init` writes for a non-bare repository (reflogs off), plus the origin a clone would have. */
 function repositoryConfig(originUrl: string): string {
   // Quoted, so '#' and ';' in a URL are not read as comments.
   const url = originUrl.replace(/\\/g, '\\\\').replace(/"/g, '\\"');
   return (
-    '[core]\n\trepositoryformatversion = 0\n\tfilemode = true\n\tbare = false\n\tlogallrefupdates = true\n' +
+    // No reflogs: a workspace lives for one build, and its HEAD log would be two more files to create per build.
+    '[core]\n\trepositoryformatversion = 0\n\tfilemode = true\n\tbare = false\n\tlogallrefupdates = false\n' +
     `[remote "origin"]\n\turl = "${url}"\n\tfetch = +refs/heads/*:refs/remotes/origin/*\n`
   );
 }

@@ -363,7 +363,7 @@ export class LogSpool {
     const batch: LogChunk[] = [];
     while (batch.length < this.opts.maxChunksPerCall) {
       const want = Math.min(this.opts.maxChunkBytes, this.stageSpan().limit - this.readOffset);
-      const n = await readAt(this.readFd, this.scratch, want, this.readOffset);
+      const n = readAt(this.readFd, this.scratch, want, this.readOffset);
       if (n === 0) return { batch, atEnd: true };
       // Look at the stage boundaries again AFTER the read: setStage() may have run meanwhile, and bytes past its
       // boundary (written by the next stage while we were reading) must not be credited to the previous one.
@@ -420,8 +420,10 @@ export class LogSpool {
   }
 }
 
-function readAt(fd: number, buf: Buffer, length: number, position: number): Promise<number> {
-  return new Promise((resolve, reject) => {
-    fs.read(fd, buf, 0, length, position, (err, n) => (err ? reject(err) : resolve(n)));
-  });
+/**
+ * Synchronous: the bytes were just written and sit in the page cache, so a read of at most one chunk (256 KiB) is
+ * a memory copy, cheaper done directly than as a trip through libuv's thread pool.
+ */
+function readAt(fd: number, buf: Buffer, length: number, position: number): number {
+  return fs.readSync(fd, buf, 0, length, position);
 }

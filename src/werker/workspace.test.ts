@@ -226,10 +226,18 @@ describe('the werker repository cache', () => {
     await git(again.dir, 'fsck', '--no-progress', '--no-dangling');
     expect(await git(again.dir, 'status', '--porcelain')).toBe('');
     expect(await git(again.dir, 'rev-parse', '--abbrev-ref', 'HEAD')).toBe('HEAD'); // detached, as a build expects
+    // What build scripts do with their checkout works on the minimal layout: branch, tag, commit.
+    await git(again.dir, 'checkout', '-q', '-b', 'scratch');
+    await git(again.dir, 'tag', 'v-test');
+    fs.writeFileSync(path.join(again.dir, 'c.txt'), 'c\n');
+    await git(again.dir, 'add', 'c.txt');
+    await git(again.dir, '-c', 'user.email=ci@example.com', '-c', 'user.name=ci', 'commit', '-q', '-m', 'made by a build');
+    expect(await git(again.dir, 'log', '-1', '--format=%s', 'scratch')).toBe('made by a build');
+    expect(await git(again.dir, 'rev-parse', 'v-test')).toBe(second);
     // Removing the cache leaves it whole: its objects are its own (hard links), not borrowed.
     fs.rmSync(cacheDir, { recursive: true, force: true });
     await git(again.dir, 'fsck', '--no-progress', '--no-dangling');
-    expect(await git(again.dir, 'show', '--format=%s', '-s', 'HEAD~1')).toBe('initial commit');
+    expect(await git(again.dir, 'show', '--format=%s', '-s', `${second}~1`)).toBe('initial commit');
   });
 
   it('many fetched commits stay a few packs in the cache, and every workspace of them is sound', async () => {

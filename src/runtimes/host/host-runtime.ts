@@ -3,7 +3,7 @@
  * Nothing to set up, so prepare() only resolves the shell once per build (instead of a PATH search per stage)
  * and hands back a session whose workspace is the checkout on the host.
  */
-import { constants as fsConstants } from 'node:fs';
+import { accessSync, constants as fsConstants } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Runtime, RuntimeJob, RuntimeSession, StageOutput, StageResult, StageRun } from '../runtime.js';
@@ -71,11 +71,20 @@ const found = new Map<string, string>();
 async function resolveOnPath(name: string): Promise<string | null> {
   if (name.includes('/')) return name;
   const known = found.get(name);
-  if (known && (await fs.access(known, fsConstants.X_OK).then(() => true, () => false))) return known;
+  if (known && isExecutable(known)) return known;
   const located = await searchPath(name);
   if (located) found.set(name, located);
   else found.delete(name);
   return located;
+}
+
+function isExecutable(file: string): boolean {
+  try {
+    accessSync(file, fsConstants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 async function searchPath(name: string): Promise<string | null> {
