@@ -85,7 +85,7 @@ describe('distributed: cancel and lost leases with real werker processes', () =>
     const w1 = c.werkers[0]!;
     const id = await c.push();
     const pgid1 = await until('attempt 1 to start', pgidOf(`lost-${id}-1`), 30_000);
-    // Stage rows reach the server within the werker's report linger (100 ms): stop w1 once the server has it.
+    // Stage rows reach the server within the werker's report linger (250 ms): stop w1 once the server has it.
     await c.waitFor(id, (v) => v.stages.some((x) => x.name === 'wait' && x.state === 'RUNNING'), 5_000);
 
     w1.child.kill('SIGSTOP');

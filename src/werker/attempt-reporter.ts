@@ -9,7 +9,7 @@
  *
  * How:
  * - Stage changes never wait: `stage()` notes the newest record of that ordinal and the batch goes out within
- *   `lingerMs` (default 100 ms), so a running stage shows as RUNNING within about a tenth of a second.
+ *   `lingerMs` (default 250 ms), so a running stage shows as RUNNING within a quarter of a second.
  * - Log chunks resolve when the server has stored them (the spool keeps the bytes until then); a full batch from
  *   the spool goes out at once, so a fast writer streams at full speed, and a trickle waits at most the linger.
  * - One report in flight at a time: stage updates arrive in order, and what piles up meanwhile goes in the next.
@@ -21,7 +21,7 @@
  */
 import { LeaseLostError, chunkLength, type AttemptReport, type BuildResultState, type LogChunk, type StageRecord } from './protocol.js';
 
-export const DEFAULT_REPORT_LINGER_MS = 100;
+export const DEFAULT_REPORT_LINGER_MS = 250;
 /** A batch of chunks this big goes out without waiting for the linger. */
 const SEND_AT_ONCE_CHUNKS = 16;
 const SEND_AT_ONCE_BYTES = 1024 * 1024;

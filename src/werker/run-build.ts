@@ -39,7 +39,7 @@ export interface RunBuildOptions {
   spoolPath: (buildId: number, attempt: number) => string;
   /** The spool file IS the server's log file (embedded): ship only the chunk index. */
   spoolIsServerLog?: boolean;
-  /** How long stage changes and small log batches wait to be reported together (attempt-reporter.ts; default 100 ms). */
+  /** How long stage changes and small log batches wait to be reported together (attempt-reporter.ts; default 250 ms). */
   reportLingerMs?: number;
   /** Bound of unacknowledged log bytes while the server is unreachable (default 256 MiB); past it the build stops. */
   spoolMaxUnackedBytes?: number;
