@@ -126,6 +126,24 @@ describe('distributed: ocelot server on PostgreSQL + ocelot werker processes', (
     expect(listed.werkers.find((w) => w.name === 'w1')).toMatchObject({ online: true, slots: 1, runtimes: ['host'] });
   });
 
+  it('13 MB printed just before the build ends: PASSED, and the stored log is complete (reports stay bounded)', async () => {
+    await addCommit(repo, {
+      'ocelot.yml': `buildTool: shell
+stages:
+  - name: burst
+    script: ["yes abcdefghijklmnopqrstuvwxyz | head -c 13000000", "echo END"]
+`,
+    }, { message: 'burst at the end' });
+    const id = await push('burst at the end');
+    const s = await waitFor(id, final, 60_000);
+    expect(s.build.state, s.build.reason ?? '').toBe('PASSED');
+    expect(s.attempts.map((a) => a.state)).toEqual(['PASSED']);
+    const logs = await ocelot(['logs', String(id)], env);
+    const burst = logs.stdout.slice(logs.stdout.indexOf('abcdefghijklmnopqrstuvwxyz'), logs.stdout.indexOf('END'));
+    expect(burst.length).toBe(13_000_000);
+    expect(logs.stdout).toMatch(/END\s*$/);
+  });
+
   it('kill -9 of the werker in a sleep stage: attempt 1 is LOST with the reason, attempt 2 passes on another werker', async () => {
     await addCommit(repo, {
       'ocelot.yml': `buildTool: shell

@@ -37,7 +37,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, req, reply) => {
     const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 600 ? err.statusCode : 500;
     if (status === 413) {
-      const limit = req.url.startsWith('/hooks/') ? opts.maxWebhookBytes : BODY_LIMIT;
+      // The route's own limit when it has one (werker reports take more than API calls).
+      const limit = req.url.startsWith('/hooks/') ? opts.maxWebhookBytes : (req.routeOptions?.bodyLimit ?? BODY_LIMIT);
       const mib = Number((limit / (1024 * 1024)).toFixed(2));
       void reply.code(413).send({ error: 'payload_too_large', reason: `the request body is larger than this server accepts (at most ${mib} MiB)` });
       return;

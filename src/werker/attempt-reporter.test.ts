@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { AttemptReporter } from './attempt-reporter.js';
+import { AttemptReporter, MAX_HELD_BYTES } from './attempt-reporter.js';
 import { LeaseLostError, type AttemptReport, type LogChunk, type StageRecord } from './protocol.js';
 
 const stage = (ordinal: number, state: StageRecord['state']): StageRecord => ({ ordinal, name: `s${ordinal}`, kind: 'user', state });
@@ -86,6 +86,36 @@ describe('AttemptReporter', () => {
     expect(rec.sent).toHaveLength(2);
     expect(rec.sent[1]!.stages).toEqual([stage(0, 'RUNNING')]);
     expect(rec.sent[1]!.chunks?.map((c) => c.seq)).toEqual(Array.from({ length: 16 }, (_, i) => 16 + i));
+  });
+
+  it('a burst at the end goes out in bounded reports, the spool waiting for each, the result with the last', async () => {
+    const rec = recorder();
+    const r = new AttemptReporter({ send: rec.send, onLost: () => undefined, lingerMs: 10_000 });
+    r.holdForResult();
+    const big = (seq: number) => ({ seq, stageOrdinal: 0, offset: seq * 262_144, data: new Uint8Array(262_144) });
+    // 13 MiB in spool-sized batches of 16 chunks (4 MiB), as a stage printing 13 MB just before it ends would give.
+    let seq = 0;
+    for (let b = 0; b < 4; b++) await r.deliverChunks(Array.from({ length: b < 3 ? 16 : 4 }, () => big(seq++)));
+    await r.finish('PASSED', null);
+    const bytes = (rep: AttemptReport) => (rep.chunks ?? []).reduce((n, c) => n + c.data.byteLength, 0);
+    expect(rec.sent.length).toBeGreaterThan(1);
+    for (const rep of rec.sent) expect(bytes(rep)).toBeLessThanOrEqual(MAX_HELD_BYTES);
+    expect(rec.sent.flatMap((rep) => rep.chunks ?? []).map((c) => c.seq)).toEqual(Array.from({ length: seq }, (_, i) => i));
+    expect(rec.sent.filter((rep) => rep.finish)).toHaveLength(1);
+    expect(rec.sent.at(-1)!.finish).toEqual({ state: 'PASSED', reason: null });
+  });
+
+  it('abandonLog: the result gets through without the log the server refused', async () => {
+    const rec = recorder();
+    const r = new AttemptReporter({ send: rec.send, onLost: () => undefined, lingerMs: 10_000 });
+    r.holdForResult();
+    await r.deliverChunks([chunk(0)]);
+    rec.failNext(new Error('report: 413 too large'));
+    await expect(r.finish('PASSED', null)).rejects.toThrow('413');
+    r.abandonLog();
+    await r.deliverChunks([chunk(1)]);
+    await r.finish('FAILED', 'werker error: report: 413 too large');
+    expect(rec.sent.at(-1)).toEqual({ finish: { state: 'FAILED', reason: 'werker error: report: 413 too large' } });
   });
 
   it('a failed send hands chunks back to the spool and keeps stage records for the next report', async () => {

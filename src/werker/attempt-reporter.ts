@@ -25,6 +25,12 @@ export const DEFAULT_REPORT_LINGER_MS = 250;
 /** A batch of chunks this big goes out without waiting for the linger. */
 const SEND_AT_ONCE_CHUNKS = 16;
 const SEND_AT_ONCE_BYTES = 1024 * 1024;
+/**
+ * Most log bytes held for the final report. A stage that prints megabytes just before it ends would otherwise
+ * make one report of all of it: past the server's body limit (16 MiB, base64), and all of it in memory at once.
+ * Past this, held chunks are sent on their own first, and the spool waits for that.
+ */
+export const MAX_HELD_BYTES = 4 * 1024 * 1024;
 
 export interface AttemptReporterOptions {
   send(report: AttemptReport): Promise<void>;
@@ -46,10 +52,12 @@ export class AttemptReporter {
   private chunkBytes = 0;
   /** Chunks taken for the final report after holdForResult(): the reporter owns them. */
   private held: LogChunk[] = [];
+  private heldBytes = 0;
   private waiters: ChunkWaiter[] = [];
   private inFlight: Promise<void> | null = null;
   private timer: NodeJS.Timeout | null = null;
   private holding = false;
+  private logAbandoned = false;
   private finished = false;
   private lost: unknown = null;
 
@@ -68,11 +76,8 @@ export class AttemptReporter {
   deliverChunks(chunks: LogChunk[]): Promise<void> {
     if (this.lost) return Promise.reject(this.lost);
     // After the result nothing can be stored any more (the lease is closed); there is nobody to tell.
-    if (this.finished || chunks.length === 0) return Promise.resolve();
-    if (this.holding) {
-      this.held.push(...chunks);
-      return Promise.resolve();
-    }
+    if (this.finished || this.logAbandoned || chunks.length === 0) return Promise.resolve();
+    if (this.holding) return this.hold(chunks);
     this.chunks.push(...chunks);
     for (const c of chunks) this.chunkBytes += chunkLength(c);
     const acked = new Promise<void>((resolve, reject) => this.waiters.push({ resolve, reject }));
@@ -91,10 +96,38 @@ export class AttemptReporter {
     // Chunks still waiting for a send are taken over too: the spool's drain waits for them, and they now go
     // with the result.
     this.held.push(...this.chunks);
+    this.heldBytes += this.chunkBytes;
     for (const w of this.waiters) w.resolve();
     this.chunks = [];
     this.chunkBytes = 0;
     this.waiters = [];
+  }
+
+  /**
+   * Take chunks for the final report; when that would hold more than MAX_HELD_BYTES, what is held goes out first
+   * (the spool waits for it: back-pressure, so a burst at the end is shipped in bounded reports).
+   */
+  private async hold(chunks: LogChunk[]): Promise<void> {
+    const bytes = chunks.reduce((n, c) => n + chunkLength(c), 0);
+    if (this.held.length > 0 && this.heldBytes + bytes > MAX_HELD_BYTES) {
+      await this.settle();
+      if (this.lost) throw this.lost;
+      if (this.finished) return;
+      await this.sendPending();
+    }
+    this.held.push(...chunks);
+    this.heldBytes += bytes;
+  }
+
+  /** Drop every log chunk not yet stored (the result must still get through when the log cannot). */
+  abandonLog(): void {
+    this.held = [];
+    this.heldBytes = 0;
+    for (const w of this.waiters) w.resolve();
+    this.waiters = [];
+    this.chunks = [];
+    this.chunkBytes = 0;
+    this.logAbandoned = true;
   }
 
   /** Wait until nothing is in flight (a report already on its way has landed or failed). */
@@ -149,6 +182,7 @@ export class AttemptReporter {
     this.chunks = [];
     this.chunkBytes = 0;
     this.held = [];
+    this.heldBytes = 0;
     this.waiters = [];
     const report: AttemptReport = {
       ...(stages.length ? { stages } : {}),
@@ -182,6 +216,7 @@ export class AttemptReporter {
     for (const s of stages) if (!this.stages.has(s.ordinal)) this.stages.set(s.ordinal, s);
     // Chunks someone waits for are the spool's: it offers them again. Held chunks (taken for the result) are ours.
     this.held = [...heldChunks, ...this.held];
+    this.heldBytes = this.held.reduce((n, c) => n + chunkLength(c), 0);
     for (const w of waiters) w.reject(err);
   }
 
@@ -194,6 +229,7 @@ export class AttemptReporter {
     this.stages.clear();
     this.chunks = [];
     this.held = [];
+    this.heldBytes = 0;
     this.chunkBytes = 0;
     if (first) this.opts.onLost(err);
   }

@@ -322,8 +322,14 @@ export async function runBuild(claim: ClaimedBuild, opts: RunBuildOptions): Prom
     opts.log?.(`build ${lease.buildId}: ${reason}`);
     try {
       await finish('FAILED', reason, { state: 'FAILED', reason });
-    } catch (finishErr) {
-      opts.log?.(`build ${lease.buildId}: could not record the failure: ${errorText(finishErr)}`);
+    } catch {
+      // What the server refused may be the log itself: the result must get through even without it.
+      reporter.abandonLog();
+      try {
+        await finish('FAILED', reason, { state: 'FAILED', reason });
+      } catch (finishErr) {
+        opts.log?.(`build ${lease.buildId}: could not record the failure: ${errorText(finishErr)}`);
+      }
     }
   } finally {
     shutdown.removeEventListener('abort', onShutdown);
