@@ -114,6 +114,11 @@ describe('recovery with real ocelot up processes on one data dir', () => {
     const logs = await ocelot(['logs', String(id)], env);
     expect(logs.stdout).toContain('napping');
     expect(logs.stdout).toContain('woke');
+    // Attempt 1's log on its own: what it printed before the crash, and nothing of attempt 2.
+    const first = await ocelot(['logs', String(id), '--attempt', '1'], env);
+    expect(first.stdout).toContain('napping');
+    expect(first.stdout).not.toContain('woke');
+    expect(first.stdout).not.toContain('--- attempt 2 ---');
   });
 
   it('SIGTERM with --drain 1 during a long stage: exits within seconds, the build is handed back (QUEUED), and runs to PASSED after a restart', async () => {

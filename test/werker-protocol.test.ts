@@ -150,6 +150,25 @@ describe('werker protocol over HTTP', () => {
     expect(Date.now() - t0).toBeLessThan(1_000);
   });
 
+  it('a token revoked while its werker waits in a claim: the build it would have got is handed back, the werker gets 401', async () => {
+    const created = await store.createWerkerToken('revoked-while-waiting');
+    const c = client({ token: created.token });
+    await c.register(info('waiter', ['revoke-wait']));
+    const pending = c.claim(info('waiter', ['revoke-wait']), 20_000, new AbortController().signal);
+    await new Promise((r) => setTimeout(r, 300));
+    await store.revokeWerkerToken('revoked-while-waiting');
+    const build = await store.createBuild(event({ branch: 'revoke-wait' }), { maxAttempts: 2 });
+    await expect(pending).rejects.toBeInstanceOf(TokenRefusedError);
+    const after = await store.getBuild(build.id);
+    expect(after).toMatchObject({ state: 'QUEUED', attempt: 0, werkerId: null });
+    expect((await store.getAttempts(build.id)).map((a) => a.state)).toEqual(['HANDED_BACK']);
+    // Someone with a live token takes it as a first attempt.
+    const other = await client().claim(info('w-next', ['revoke-wait']), 1_000, new AbortController().signal);
+    expect(other?.buildId).toBe(build.id);
+    expect(other?.lease.attempt).toBe(1);
+    await client().report(other!.lease, { finish: { state: 'PASSED', reason: null } });
+  });
+
   it('admin API: tokens are created once, listed without the secret, revoked by name; werkers are listed with their builds', async () => {
     const h = { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' };
     const created = await fetch(`${server.url}/api/v1/werker-tokens`, { method: 'POST', headers: h, body: JSON.stringify({ name: 'box-1' }) });

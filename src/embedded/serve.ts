@@ -51,7 +51,7 @@ export async function serve(opts: ServeOptions): Promise<Serving> {
   const reaper = setInterval(
     () => {
       opts.store
-        .expireLeases()
+        .expireLeases(Date.now(), opts.leaseMs)
         .then((done) => {
           for (const r of done) opts.log(`build ${r.buildId}: attempt ${r.attempt} lost its werker; ${r.action}`);
         })

@@ -100,7 +100,7 @@ async function startLocked(opts: UpOptions, dataDir: string, lock: DataDirLock, 
 
   // createStore brings the schema up to date.
   const store = await createStore({ url: `sqlite:${path.join(dataDir, 'ocelot.db')}`, logsDir });
-  const recovered = await store.expireLeases(Number.MAX_SAFE_INTEGER);
+  const recovered = await store.expireLeases(Number.MAX_SAFE_INTEGER, opts.leaseMs);
   for (const r of recovered) log(`recovered build ${r.buildId} (attempt ${r.attempt} was interrupted): ${r.action}`);
 
   let werker: Werker | undefined;

@@ -61,8 +61,9 @@ export async function streamLogs(
     if (chunks.length === PAGE) continue;
     const current = await store.getBuild(buildId);
     if (!current) break;
-    if (current.attempt > attempt) {
-      // The attempt we were following was lost and the build runs again: keep following the new one.
+    if (current.attempt > attempt && follow) {
+      // The attempt we were following was lost and the build runs again: keep following the new one. (Without
+      // follow, the answer is the attempt asked for, and only that.)
       const more = await store.readLogs(buildId, attempt, next, 1);
       if (more.length > 0) continue;
       attempt += 1;

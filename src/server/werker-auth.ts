@@ -11,10 +11,24 @@ import { bearer, tokenMatches } from './auth.js';
 export function requireWerkerToken(store: Store, adminToken: string) {
   return async (req: FastifyRequest, reply: FastifyReply) => {
     const token = bearer(req);
-    if (token && (tokenMatches(token, adminToken) || (await store.checkWerkerToken(token)))) return;
-    return reply.code(401).send({
-      error: 'unauthorized',
-      reason: 'the werker protocol needs a werker token (ocelot werker-token create <name>) as "Authorization: Bearer <token>"',
-    });
+    if (await werkerTokenIsLive(store, adminToken, req)) return;
+    return refuseWerker(reply, token ? 'refused' : 'missing');
   };
+}
+
+/** Whether the request's token may speak the werker protocol right now. */
+export async function werkerTokenIsLive(store: Store, adminToken: string, req: FastifyRequest): Promise<boolean> {
+  const token = bearer(req);
+  return Boolean(token && (tokenMatches(token, adminToken) || (await store.checkWerkerToken(token))));
+}
+
+/** 401, saying whether a token was missing or refused (revoked, or never issued). */
+export function refuseWerker(reply: FastifyReply, why: 'missing' | 'refused') {
+  return reply.code(401).send({
+    error: 'unauthorized',
+    reason:
+      why === 'missing'
+        ? 'the werker protocol needs a werker token (ocelot werker-token create <name>) as "Authorization: Bearer <token>"'
+        : 'this werker token is not valid: it was revoked, or never issued by this server; ask an admin for a new one (ocelot werker-token create <name>)',
+  });
 }

@@ -21,7 +21,7 @@ import {
   type WerkerStatus,
   type WireAttemptReport,
 } from '../werker/protocol.js';
-import { requireWerkerToken } from './werker-auth.js';
+import { refuseWerker, requireWerkerToken, werkerTokenIsLive } from './werker-auth.js';
 
 export interface WerkerRoutesDeps {
   store: Store;
@@ -97,6 +97,11 @@ export async function werkerRoutes(app: FastifyInstance, deps: WerkerRoutesDeps)
           // Nobody will receive this claim: give it back now rather than let it expire and cost an attempt.
           await store.handBack(claimed.lease, claimed.requires, 'the werker disconnected before its claim reached it');
           return;
+        }
+        // The token was checked when the long-poll began; it may have been revoked while the werker waited.
+        if (!(await werkerTokenIsLive(store, deps.adminToken, req))) {
+          await store.handBack(claimed.lease, claimed.requires, 'the werker token was revoked while the werker waited for a build');
+          return refuseWerker(reply, 'refused');
         }
         return { claim: claimed };
       } finally {

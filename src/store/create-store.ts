@@ -46,7 +46,7 @@ export async function createStore(config: StoreConfig): Promise<Store> {
     readLogs: (buildId, attempt, fromSeq, limit) => readLogs(db, d.toBytes, logsDir, buildId, attempt, fromSeq, limit),
 
     requestCancel: (buildId, reason) => requestCancel(d, buildId, reason),
-    expireLeases: (now) => expireLeases(d, now),
+    expireLeases: (now, leaseMs) => expireLeases(d, now, leaseMs),
 
     registerWerker: (werker, status) => registerWerker(d, werker, status),
     // PostgreSQL: the claim and the report are single statements (postgres-fast-paths.ts); same behaviour, one round trip.

@@ -258,6 +258,7 @@ export async function finishFenced(trx: Kysely<Database>, lease: Lease, b: Fence
 export async function expireLeases(
   d: StoreDialect,
   now: number = Date.now(),
+  leaseMs?: number,
 ): Promise<Array<{ buildId: number; attempt: number; action: 'requeued' | 'failed' | 'cancelled' }>> {
   // `now` is the cut-off; callers that recover everything (ocelot up at start) pass a far-future cut-off, which
   // must not become a finish time: what gets written is never later than the clock.
@@ -279,7 +280,13 @@ export async function expireLeases(
         ? await trx.selectFrom('werkers').select('name').where('id', '=', b.werker_id).executeTakeFirst()
         : undefined;
       const who = werker?.name ?? b.werker_id ?? 'unknown';
-      const lostReason = `werker ${who} stopped renewing its lease at ${new Date(b.lease_expires_at ?? at).toISOString()}`;
+      // Every renewal sets the expiry to renewal + lease length, so the last renewal is the expiry minus the lease
+      // (the lease length is the same on every replica). Without it, the expiry is the best time there is.
+      const expiredAt = b.lease_expires_at ?? at;
+      const lostReason =
+        leaseMs !== undefined
+          ? `werker ${who} stopped renewing its lease at ${new Date(expiredAt - leaseMs).toISOString()} (it expired at ${new Date(expiredAt).toISOString()})`
+          : `werker ${who} stopped renewing its lease at ${new Date(expiredAt).toISOString()} (when it expired)`;
       if (b.lease_token) await closeAttempt(trx, { buildId, attempt: b.attempt, token: b.lease_token }, 'LOST', lostReason, at);
       await trx
         .updateTable('stages')

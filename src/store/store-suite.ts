@@ -527,6 +527,7 @@ export function storeSuite(h: Harness): void {
       const b = await s.createBuild(event());
       const w1 = werker('w1');
       await s.registerWerker(w1);
+      const claimedAt = Date.now();
       const c1 = (await s.claimNext(w1, 60_000))!;
       await s.putStages(c1.lease, [
         { ordinal: 0, name: 'clone', kind: 'system', state: 'PASSED', startedAt: 1, finishedAt: 2 },
@@ -534,7 +535,7 @@ export function storeSuite(h: Harness): void {
         { ordinal: 2, name: 'deploy', kind: 'user', state: 'PENDING' },
       ]);
       const t1 = Date.now() + 120_000;
-      expect(await s.expireLeases(t1)).toEqual([{ buildId: b.id, attempt: 1, action: 'requeued' }]);
+      expect(await s.expireLeases(t1, 60_000)).toEqual([{ buildId: b.id, attempt: 1, action: 'requeued' }]);
       const afterFirst = (await s.getBuild(b.id))!;
       expect(afterFirst).toMatchObject({ state: 'QUEUED', attempt: 1, werkerId: null });
       const stages = await s.getStages(b.id, 1);
@@ -545,7 +546,10 @@ export function storeSuite(h: Harness): void {
       ]);
       const [lost1] = await s.getAttempts(b.id);
       expect(lost1!.state).toBe('LOST');
-      expect(lost1!.reason).toMatch(/^werker w1-name stopped renewing its lease at \d{4}-\d\d-\d\dT/);
+      expect(lost1!.reason).toMatch(/^werker w1-name stopped renewing its lease at \d{4}-\d\d-\d\dT.* \(it expired at \d{4}-/);
+      // The time given is the last renewal (here: the claim), not the expiry a lease length later.
+      const stoppedAt = Date.parse(/renewing its lease at (\S+)/.exec(lost1!.reason!)![1]!);
+      expect(Math.abs(stoppedAt - claimedAt)).toBeLessThan(5_000);
 
       const c2 = (await s.claimNext(werker('w2'), 60_000))!;
       expect(c2.lease.attempt).toBe(2);

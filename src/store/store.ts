@@ -153,7 +153,7 @@ export interface Store {
    * Recover builds whose lease expired: record the attempt LOST with the reason, then re-queue (attempt budget
    * left) or fail the build; a build whose cancel was requested ends CANCELLED instead. Returns what was done, for logs and metrics.
    */
-  expireLeases(now?: number): Promise<Array<{ buildId: number; attempt: number; action: 'requeued' | 'failed' | 'cancelled' }>>;
+  expireLeases(now?: number, leaseMs?: number): Promise<Array<{ buildId: number; attempt: number; action: 'requeued' | 'failed' | 'cancelled' }>>;
 
   // --- werker side (fenced by lease) -------------------------------------------------------------------------
   registerWerker(werker: WerkerInfo, status?: WerkerStatus): Promise<void>;

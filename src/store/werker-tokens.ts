@@ -76,6 +76,8 @@ export async function revokeWerkerToken(d: StoreDialect, idOrName: string): Prom
  */
 export class TokenCheckCache {
   private readonly live = new Map<string, number>();
+  /** Bumped by every clear(): a lookup that started before a revocation must not put its answer back. */
+  generation = 0;
   constructor(
     private readonly ttlMs = 1_000,
     private readonly maxEntries = 10_000,
@@ -89,12 +91,14 @@ export class TokenCheckCache {
     return false;
   }
 
-  remember(token: string, now = Date.now()): void {
+  remember(token: string, since: number, now = Date.now()): void {
+    if (since !== this.generation) return;
     if (this.live.size >= this.maxEntries) this.live.clear();
     this.live.set(token, now + this.ttlMs);
   }
 
   clear(): void {
+    this.generation++;
     this.live.clear();
   }
 }
@@ -102,8 +106,9 @@ export class TokenCheckCache {
 export async function checkWerkerToken(db: Kysely<Database>, token: string, cache?: TokenCheckCache): Promise<boolean> {
   if (!token.startsWith(TOKEN_PREFIX)) return false;
   if (cache?.isLive(token)) return true;
+  const since = cache?.generation ?? 0;
   const live = await lookUpToken(db, token);
-  if (live) cache?.remember(token);
+  if (live) cache?.remember(token, since);
   return live;
 }
 

@@ -52,13 +52,13 @@ export function linkRepository(cache: string, dir: string, originUrl: string): v
   }
 }
 
-/** What `git init` writes for a non-bare repository (reflogs off), plus the origin a clone would have. */
+/** What `git init` writes for a non-bare repository, plus the origin a clone would have. */
 function repositoryConfig(originUrl: string): string {
   // Quoted, so '#' and ';' in a URL are not read as comments.
   const url = originUrl.replace(/\\/g, '\\\\').replace(/"/g, '\\"');
   return (
-    // No reflogs: a workspace lives for one build, and its HEAD log would be two more files to create per build.
-    '[core]\n\trepositoryformatversion = 0\n\tfilemode = true\n\tbare = false\n\tlogallrefupdates = false\n' +
+    // Reflogs on, as in any clone: build scripts use `git checkout -` and `HEAD@{1}`.
+    '[core]\n\trepositoryformatversion = 0\n\tfilemode = true\n\tbare = false\n\tlogallrefupdates = true\n' +
     `[remote "origin"]\n\turl = "${url}"\n\tfetch = +refs/heads/*:refs/remotes/origin/*\n`
   );
 }

@@ -4,7 +4,7 @@
  * and reports a lost lease so the build stops without writing anything more.
  */
 import type { Lease, WerkerServerClient } from './protocol.js';
-import { LeaseLostError } from './protocol.js';
+import { LeaseLostError, TokenRefusedError } from './protocol.js';
 
 export interface LeaseKeeperEvents {
   onCancel(): void;
@@ -53,7 +53,9 @@ export class LeaseKeeper {
         this.events.onCancel();
       }
     } catch (err) {
-      if (err instanceof LeaseLostError) {
+      // A revoked token: every write of this build will be refused from now on, so it stops like a lost lease
+      // (and is re-queued for another werker when the lease runs out).
+      if (err instanceof LeaseLostError || err instanceof TokenRefusedError) {
         this.stopped = true;
         this.events.onLost(err);
         return;

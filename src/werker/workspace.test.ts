@@ -228,6 +228,8 @@ describe('the werker repository cache', () => {
     expect(await git(again.dir, 'rev-parse', '--abbrev-ref', 'HEAD')).toBe('HEAD'); // detached, as a build expects
     // What build scripts do with their checkout works on the minimal layout: branch, tag, commit.
     await git(again.dir, 'checkout', '-q', '-b', 'scratch');
+    await git(again.dir, 'checkout', '-q', '-'); // needs the reflog, as in any clone
+    await git(again.dir, 'checkout', '-q', 'scratch');
     await git(again.dir, 'tag', 'v-test');
     fs.writeFileSync(path.join(again.dir, 'c.txt'), 'c\n');
     await git(again.dir, 'add', 'c.txt');
