@@ -44,6 +44,9 @@ const SPEED_CONFIG: Array<[string, string]> = [
   ['maintenance.auto', 'false'],
   ['fetch.writeCommitGraph', 'false'],
   ['advice.detachedHead', 'false'],
+  // Ocelot's own checkout leaves no reflog entry: that saves creating .git/logs on every build. The workspace's
+  // config keeps reflogs on, so what the build's scripts do is logged as in any clone (`git checkout -` works).
+  ['core.logAllRefUpdates', 'false'],
 ];
 
 function configEnv(pairs: Array<[string, string]>): NodeJS.ProcessEnv {
