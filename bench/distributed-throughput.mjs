@@ -6,7 +6,9 @@
 // (0 run twice), every build must be PASSED with exactly one attempt (0 lost).
 // Baseline, same run: the same builds drained by ONE werker process with 1 slot (so the ratio is the speed-up).
 // Usage: node bench/distributed-throughput.mjs   (after npm run build; PostgreSQL at 127.0.0.1:5432)
-//   env: OCELOT_BENCH_BUILDS (default 1000), OCELOT_BENCH_BASELINE_BUILDS (default 100)
+//   env: OCELOT_BENCH_BUILDS (default 1000), OCELOT_BENCH_BASELINE_BUILDS (default 100), OCELOT_BENCH_SLOTS (2)
+//   (1, 2 and 4 slots per werker gave the same figure here: the run is CPU-bound on 2 cores.)
+//   OCELOT_BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the server and werker processes.
 import fs from 'node:fs';
 import path from 'node:path';
 import { tempDir, servedRepo, pushPayload, deliverPush, keepAliveAgent, fmt, table, report } from './lib.mjs';
@@ -15,7 +17,7 @@ import { startDistributed } from './distributed-lib.mjs';
 const BUILDS = Math.max(10, Number(process.env.OCELOT_BENCH_BUILDS ?? 1000));
 const BASELINE_BUILDS = Math.max(10, Number(process.env.OCELOT_BENCH_BASELINE_BUILDS ?? 100));
 const WERKERS = 4;
-const SLOTS = 2;
+const SLOTS = Number(process.env.OCELOT_BENCH_SLOTS ?? 2);
 
 const tmp = tempDir('dist-throughput');
 const ran = path.join(tmp, 'ran.txt');
