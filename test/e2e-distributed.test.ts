@@ -164,5 +164,10 @@ stages:
     expect(s.build.attempt).toBe(2);
     expect(s.attempts.map((a) => a.state)).toEqual(['LOST', 'PASSED']);
     expect(s.attempts[0]!.reason).toMatch(/werker w1 stopped renewing its lease at/);
+    // Werkers are named by their names, not their ids, in `ocelot status`.
+    expect((s.attempts[0] as { werkerName?: string }).werkerName).toBe('w1');
+    const human = await ocelot(['status', '--build-id', String(id)], { ...env, NO_COLOR: '1' });
+    expect(human.stdout).toContain('attempt 1: LOST on werker w1');
+    expect(human.stdout).toMatch(/attempt:\s+2 of 2\s+on werker w2/);
   });
 });

@@ -43,7 +43,7 @@ export async function apiRoutes(app: FastifyInstance, deps: ApiDeps): Promise<vo
       hashPrefix: req.query.hash,
       limit,
     });
-    return { builds: builds.map(buildView) };
+    return { builds: builds.map((b) => buildView(b)) };
   });
 
   app.get<{ Querystring: { prefix?: string } }>('/api/v1/commits', async (req, reply) => {
@@ -55,8 +55,9 @@ export async function apiRoutes(app: FastifyInstance, deps: ApiDeps): Promise<vo
   app.get<{ Params: { id: string } }>('/api/v1/builds/:id', async (req, reply) => {
     const build = await store.getBuild(Number(req.params.id));
     if (!build) return reply.code(404).send({ error: 'not_found', reason: `build ${req.params.id} does not exist` });
-    const [stages, attempts] = await Promise.all([store.getStages(build.id), store.getAttempts(build.id)]);
-    return { build: buildView(build), stages: stages.map(stageView), attempts: attempts.map(attemptView) };
+    const [stages, attempts, werkers] = await Promise.all([store.getStages(build.id), store.getAttempts(build.id), store.listWerkers()]);
+    const names = new Map(werkers.map((w) => [w.id, w.name]));
+    return { build: buildView(build, names), stages: stages.map(stageView), attempts: attempts.map((a) => attemptView(a, names)) };
   });
 
   app.get<{ Params: { id: string }; Querystring: { attempt?: string; from?: string; follow?: string } }>(

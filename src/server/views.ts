@@ -4,7 +4,10 @@
  */
 import type { AttemptRow, BuildRow, StageRow, WerkerRow, WerkerTokenRow } from '../store/store.js';
 
-export function buildView(b: BuildRow) {
+/** Werker id → name, for views that name the werker (`ocelot status`). */
+export type WerkerNames = ReadonlyMap<string, string>;
+
+export function buildView(b: BuildRow, names?: WerkerNames) {
   return {
     id: b.id,
     forge: b.forge,
@@ -23,6 +26,7 @@ export function buildView(b: BuildRow) {
     maxAttempts: b.maxAttempts,
     requires: b.requires,
     werkerId: b.werkerId,
+    werkerName: b.werkerId ? (names?.get(b.werkerId) ?? null) : null,
     cancelRequested: b.cancelRequested,
     queuedAt: iso(b.queuedAt),
     startedAt: iso(b.startedAt),
@@ -47,10 +51,11 @@ export function stageView(s: StageRow) {
   };
 }
 
-export function attemptView(a: AttemptRow) {
+export function attemptView(a: AttemptRow, names?: WerkerNames) {
   return {
     attempt: a.attempt,
     werkerId: a.werkerId,
+    werkerName: names?.get(a.werkerId) ?? null,
     state: a.state,
     reason: a.reason,
     claimedAt: iso(a.claimedAt),

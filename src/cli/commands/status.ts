@@ -35,13 +35,15 @@ export function renderStatus({ build: b, stages, attempts }: BuildDetail): strin
     `  commit:     ${b.commit}  ${ref}`,
     `  triggered:  ${b.event} by ${b.triggeredBy}`,
     `  queued:     ${when(b.queuedAt)}  waited ${duration(b.queueWaitMs)}  ran ${duration(b.durationMs)}`,
-    `  attempt:    ${b.attempt} of ${b.maxAttempts}${b.werkerId ? `  on werker ${b.werkerId}` : ''}${b.requires.length ? `  needs ${b.requires.join(', ')}` : ''}`,
+    `  attempt:    ${b.attempt} of ${b.maxAttempts}${b.werkerId ? `  on werker ${b.werkerName ?? b.werkerId}` : ''}${b.requires.length ? `  needs ${b.requires.join(', ')}` : ''}`,
   ];
   for (const a of attempts) {
     // A hand-back (werker shutting down, lacking a tag) gives its attempt number back: it is not an attempt of
-    // its own, so it is shown as what it was rather than as a second "attempt N".
-    if (a.state === 'HANDED_BACK') lines.push(`  handed back by werker ${a.werkerId}${a.reason ? ` — ${a.reason}` : ''}`);
-    else if (a.state !== 'RUNNING' && a.attempt !== b.attempt) lines.push(`  attempt ${a.attempt}: ${a.state}${a.reason ? ` — ${a.reason}` : ''}`);
+    // its own, so it is shown as what it was rather than as a second "attempt N". A lost attempt is always shown
+    // (after a hand-back its number can equal the current one); other attempts only when they are not the current.
+    const who = a.werkerName ?? a.werkerId;
+    if (a.state === 'HANDED_BACK') lines.push(`  handed back by werker ${who}${a.reason ? ` — ${a.reason}` : ''}`);
+    else if (a.state === 'LOST' || (a.state !== 'RUNNING' && a.attempt !== b.attempt)) lines.push(`  attempt ${a.attempt}: ${a.state} on werker ${who}${a.reason ? ` — ${a.reason}` : ''}`);
   }
   lines.push('');
   const rows = stages.map((s) => [
