@@ -55,8 +55,8 @@ export async function apiRoutes(app: FastifyInstance, deps: ApiDeps): Promise<vo
   app.get<{ Params: { id: string } }>('/api/v1/builds/:id', async (req, reply) => {
     const build = await store.getBuild(Number(req.params.id));
     if (!build) return reply.code(404).send({ error: 'not_found', reason: `build ${req.params.id} does not exist` });
-    const [stages, attempts, werkers] = await Promise.all([store.getStages(build.id), store.getAttempts(build.id), store.listWerkers()]);
-    const names = new Map(werkers.map((w) => [w.id, w.name]));
+    const [stages, attempts] = await Promise.all([store.getStages(build.id), store.getAttempts(build.id)]);
+    const names = await store.werkerNames([...(build.werkerId ? [build.werkerId] : []), ...attempts.map((a) => a.werkerId)]);
     return { build: buildView(build, names), stages: stages.map(stageView), attempts: attempts.map((a) => attemptView(a, names)) };
   });
 

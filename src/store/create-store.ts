@@ -15,7 +15,7 @@ import { registerWerker } from './werkers.js';
 import { report } from './report.js';
 import { claimNextPostgres, reportPostgres } from './postgres-fast-paths.js';
 import { TokenCheckCache, checkWerkerToken, createWerkerToken, listWerkerTokens, revokeWerkerToken } from './werker-tokens.js';
-import { attemptOutcome, listWerkers } from './werker-directory.js';
+import { attemptOutcome, listWerkers, werkerNames } from './werker-directory.js';
 
 export async function createStore(config: StoreConfig): Promise<Store> {
   const d = await openDialect(config.url);
@@ -69,6 +69,7 @@ export async function createStore(config: StoreConfig): Promise<Store> {
     },
     checkWerkerToken: (token) => checkWerkerToken(db, token, liveTokens),
     listWerkers: () => listWerkers(db),
+    werkerNames: (ids) => werkerNames(db, ids),
     attemptOutcome: (lease) => attemptOutcome(db, lease),
 
     onQueued: (listener) => d.onQueued(listener),

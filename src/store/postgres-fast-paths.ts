@@ -20,6 +20,7 @@ import type { BuildEvent } from '../events/model.js';
 import type { StoreDialect } from './dialect.js';
 import { fence, werkerLabels } from './queue.js';
 import { parseJsonArray } from './rows.js';
+import { latestByOrdinal, stageValues } from './stages.js';
 
 const BUILD_CHANNEL = 'ocelot_build';
 
@@ -84,19 +85,8 @@ export async function reportPostgres(d: StoreDialect, lease: Lease, r: AttemptRe
     throw new Error('index-only log chunks need a store that keeps logs in files (embedded mode)');
   }
   const now = Date.now();
-  const stageRows = JSON.stringify(
-    stages.map((s) => ({
-      ordinal: s.ordinal,
-      name: s.name,
-      kind: s.kind,
-      state: s.state,
-      exit_code: s.exitCode ?? null,
-      started_at: s.startedAt ?? null,
-      finished_at: s.finishedAt ?? null,
-      reason: s.reason ?? null,
-      messages: JSON.stringify(s.messages ?? []),
-    })),
-  );
+  // The same row values the portable path inserts; jsonb_to_recordset picks the columns it names.
+  const stageRows = JSON.stringify(stages.map((s) => stageValues(lease, s)));
   const finishState = r.finish?.state ?? null;
   const finishReason = r.finish?.reason ?? null;
   // Finishing rewrites the build row: take it exclusively from the start rather than upgrade a share lock.
@@ -138,11 +128,4 @@ export async function reportPostgres(d: StoreDialect, lease: Lease, r: AttemptRe
   // Nothing was written: say why, as the portable path would (the fence throws LeaseLostError with the reason).
   await fence(d, d.db, lease, 'share');
   throw new LeaseLostError(`build ${lease.buildId} attempt ${lease.attempt}: lease is no longer current`);
-}
-
-/** One statement must not touch the same row twice: the last record of an ordinal wins. */
-function latestByOrdinal<T extends { ordinal: number }>(stages: T[]): T[] {
-  const latest = new Map<number, T>();
-  for (const s of stages) latest.set(s.ordinal, s);
-  return [...latest.values()];
 }

@@ -10,7 +10,7 @@ import type { StageRow } from './store.js';
 import { fence } from './queue.js';
 import { toStageRow } from './rows.js';
 
-function stageValues(lease: Lease, s: StageRecord): StagesTable {
+export function stageValues(lease: Lease, s: StageRecord): StagesTable {
   return {
     build_id: lease.buildId,
     attempt: lease.attempt,
@@ -50,12 +50,9 @@ export async function updateStage(d: StoreDialect, lease: Lease, stage: StageRec
  */
 export async function upsertStages(trx: Kysely<Database>, lease: Lease, stages: StageRecord[]): Promise<void> {
   if (stages.length === 0) return;
-  // The last record of an ordinal wins: one statement must not touch the same row twice (PostgreSQL refuses).
-  const latest = new Map<number, StageRecord>();
-  for (const s of stages) latest.set(s.ordinal, s);
   await trx
     .insertInto('stages')
-    .values([...latest.values()].map((s) => stageValues(lease, s)))
+    .values(latestByOrdinal(stages).map((s) => stageValues(lease, s)))
     .onConflict((oc) =>
       oc.columns(['build_id', 'attempt', 'ordinal']).doUpdateSet((eb) => ({
         name: eb.ref('excluded.name'),
@@ -69,6 +66,13 @@ export async function upsertStages(trx: Kysely<Database>, lease: Lease, stages: 
       })),
     )
     .execute();
+}
+
+/** One statement must not touch the same row twice (PostgreSQL refuses): the last record of an ordinal wins. */
+export function latestByOrdinal(stages: StageRecord[]): StageRecord[] {
+  const latest = new Map<number, StageRecord>();
+  for (const s of stages) latest.set(s.ordinal, s);
+  return [...latest.values()];
 }
 
 export async function getStages(db: Kysely<Database>, buildId: number, attempt?: number): Promise<StageRow[]> {

@@ -177,6 +177,8 @@ export interface Store {
   /** Is this a live (not revoked) werker token? */
   checkWerkerToken(token: string): Promise<boolean>;
   listWerkers(): Promise<WerkerRow[]>;
+  /** Werker id → name, for the werkers given (showing who ran a build without listing every werker). */
+  werkerNames(ids: string[]): Promise<Map<string, string>>;
   /** How the claim behind this lease ended (or RUNNING); null if there never was such a claim. */
   attemptOutcome(lease: Lease): Promise<AttemptState | null>;
 

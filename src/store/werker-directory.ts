@@ -27,6 +27,14 @@ export async function listWerkers(db: Kysely<Database>): Promise<WerkerRow[]> {
   }));
 }
 
+/** Names of the given werkers (ids that never registered are left out). */
+export async function werkerNames(db: Kysely<Database>, ids: string[]): Promise<Map<string, string>> {
+  const wanted = [...new Set(ids)];
+  if (wanted.length === 0) return new Map();
+  const rows = await db.selectFrom('werkers').select(['id', 'name']).where('id', 'in', wanted).execute();
+  return new Map(rows.map((r) => [r.id, r.name]));
+}
+
 /**
  * The state of the attempt a lease belongs to (null when no such claim exists). A werker whose `finish` or
  * `handBack` reached the server but whose answer was lost retries it; the lease is gone by then, and this tells

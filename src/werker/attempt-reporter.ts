@@ -135,14 +135,6 @@ export class AttemptReporter {
     while (this.inFlight) await this.inFlight.catch(() => undefined);
   }
 
-  /** Send what is pending now and wait for it; throws what the send threw. */
-  async flush(): Promise<void> {
-    this.clearTimer();
-    await this.settle();
-    if (this.lost) throw this.lost;
-    if (this.stages.size > 0 || this.chunks.length > 0 || this.held.length > 0) await this.sendPending();
-  }
-
   /** The final report: every stage change and log chunk still pending, and the result. */
   async finish(state: BuildResultState, reason: string | null): Promise<void> {
     this.holding = true;

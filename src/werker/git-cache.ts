@@ -20,7 +20,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { StageOutput } from '../runtimes/runtime.js';
 import { runGit } from './git-command.js';
-import { linkRepository } from './git-link-repo.js';
+import { LOOSE_DIR, linkRepository } from './git-link-repo.js';
 
 const locks = new Map<string, Promise<void>>();
 
@@ -110,7 +110,7 @@ const MAX_PACKS = 16;
 async function consolidatePacks(cache: string, git: (args: string[], cwd: string) => Promise<{ code: number | null }>): Promise<void> {
   const packs = (await fs.readdir(path.join(cache, 'objects', 'pack')).catch(() => [] as string[])).filter((f) => f.endsWith('.pack'));
   // Loose objects (a cache filled by an older werker) are folded in too: each costs every workspace two entries.
-  const loose = (await fs.readdir(path.join(cache, 'objects')).catch(() => [] as string[])).some((d) => /^[0-9a-f]{2}$/.test(d));
+  const loose = (await fs.readdir(path.join(cache, 'objects')).catch(() => [] as string[])).some((d) => LOOSE_DIR.test(d));
   if (packs.length <= MAX_PACKS && !loose) return;
   // Old packs are deleted after the new one is written; workspaces that linked them keep their own links.
   await git(['repack', '-a', '-d', '-q'], cache);

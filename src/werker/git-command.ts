@@ -61,14 +61,10 @@ function configEnv(pairs: Array<[string, string]>): NodeJS.ProcessEnv {
 export function runGit(args: string[], opts: GitOptions): Promise<GitRun> {
   const echo = opts.echo ?? true;
   if (echo) opts.output.write(`$ ${opts.mask(['git', ...args].join(' '))}\n`);
-  return run('git', args, opts, echo);
-}
-
-function run(command: string, args: string[], opts: GitOptions, echo: boolean): Promise<GitRun> {
   return new Promise<GitRun>((resolve, reject) => {
     if (opts.signal.aborted) return reject(new Error('cancelled'));
     // Own process group: killing it reaches git-remote-http and friends too.
-    const child = spawn(command, args, { cwd: opts.cwd, env: gitEnv(), stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    const child = spawn('git', args, { cwd: opts.cwd, env: gitEnv(), stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     let stdout = '';
     let stderr = '';
     const lines = new LineMasker(opts.mask, (text) => echo && opts.output.write(text));

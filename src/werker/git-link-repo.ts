@@ -17,10 +17,12 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { originSection } from './git-url.js';
 
 /** Files of a pack that belong together; temporary files of a fetch in progress (tmp_*) are never taken. */
 const PACK_FILE = /^pack-[0-9a-f]{40,64}\.(pack|idx|rev|bitmap)$/;
-const LOOSE_DIR = /^[0-9a-f]{2}$/;
+/** A directory of loose objects (objects/ab/…). */
+export const LOOSE_DIR = /^[0-9a-f]{2}$/;
 
 /**
  * Lay out `dir/.git` from the bare repository `cache` with `origin` set to `originUrl`. `dir` must not exist
@@ -54,13 +56,8 @@ export function linkRepository(cache: string, dir: string, originUrl: string): v
 
 /** What `git init` writes for a non-bare repository, plus the origin a clone would have. */
 function repositoryConfig(originUrl: string): string {
-  // Quoted, so '#' and ';' in a URL are not read as comments.
-  const url = originUrl.replace(/\\/g, '\\\\').replace(/"/g, '\\"');
-  return (
-    // Reflogs on, as in any clone: build scripts use `git checkout -` and `HEAD@{1}`.
-    '[core]\n\trepositoryformatversion = 0\n\tfilemode = true\n\tbare = false\n\tlogallrefupdates = true\n' +
-    `[remote "origin"]\n\turl = "${url}"\n\tfetch = +refs/heads/*:refs/remotes/origin/*\n`
-  );
+  // Reflogs on, as in any clone: build scripts use `git checkout -` and `HEAD@{1}`.
+  return '[core]\n\trepositoryformatversion = 0\n\tfilemode = true\n\tbare = false\n\tlogallrefupdates = true\n' + originSection(originUrl);
 }
 
 /** Objects are immutable: a hard link is a copy that costs nothing. Across file systems, a real copy. */

@@ -46,3 +46,10 @@ export function urlSecrets(url: string): UrlSecrets {
     },
   };
 }
+
+/** The `[remote "origin"]` section of a workspace's .git/config, as a clone writes it. */
+export function originSection(url: string): string {
+  // Quoted, so '#' and ';' in a URL are not read as comments.
+  const value = url.replace(/\\/g, '\\\\').replace(/"/g, '\\"');
+  return `[remote "origin"]\n\turl = "${value}"\n\tfetch = +refs/heads/*:refs/remotes/origin/*\n`;
+}

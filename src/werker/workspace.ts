@@ -22,7 +22,7 @@ import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import type { StageOutput } from '../runtimes/runtime.js';
 import { gitErrorText, runGit, type GitRun } from './git-command.js';
-import { urlSecrets, type UrlSecrets } from './git-url.js';
+import { originSection, urlSecrets, type UrlSecrets } from './git-url.js';
 import { checkoutFromCache } from './git-cache.js';
 
 export const DEFAULT_CLONE_DEPTH = 50;
@@ -174,12 +174,6 @@ async function freshDir(dir: string): Promise<void> {
 /** A branch name safe to put into a refspec (what forges send always is; anything odd is simply not used). */
 function isPlainBranch(name: string): boolean {
   return /^[A-Za-z0-9._/-]+$/.test(name) && !name.includes('..') && !name.startsWith('-') && !name.endsWith('.lock') && !name.endsWith('/');
-}
-
-function originSection(url: string): string {
-  // Quoted, so '#' and ';' in a URL are not read as comments.
-  const value = url.replace(/\\/g, '\\\\').replace(/"/g, '\\"');
-  return `[remote "origin"]\n\turl = "${value}"\n\tfetch = +refs/heads/*:refs/remotes/origin/*\n`;
 }
 
 async function exists(p: string): Promise<boolean> {
