@@ -82,14 +82,21 @@ describe('recovery with real ocelot up processes on one data dir', () => {
 
   it('kill -9 during a stage: on restart attempt 1 is LOST naming the werker, attempt 2 runs and PASSES', async () => {
     await start();
-    const id = await push({ 'ocelot.yml': pipeline(['echo napping', 'sleep 2.31', 'echo woke']) }, 'crash me');
+    const id = await push({ 'ocelot.yml': pipeline(['echo napping', 'sleep 3.31', 'echo woke']) }, 'crash me');
     await waitFor(id, env, (s) => s.stages.find((x) => x.name === 'long')?.state === 'RUNNING', 'the long stage running');
+    // Log lines reach the store within the werker's report linger (250 ms): crash once 'napping' is stored.
+    // (Read over HTTP, not the CLI: the crash must come well before the sleep ends, or nothing is left to kill.)
+    const stored = async () => (await (await fetch(`${up!.url}/api/v1/builds/${id}/logs`, { headers: { authorization: `Bearer ${TOKEN}` } })).text()).includes('napping');
+    for (const t0 = Date.now(); !(await stored()); ) {
+      if (Date.now() - t0 > 5_000) throw new Error("'napping' never reached the store");
+      await new Promise((r) => setTimeout(r, 25));
+    }
     up!.child.kill('SIGKILL');
     await up!.stop(); // resolves once the process is gone
     const crashed = await fromDatabase(id);
     expect(crashed.build.state).toBe('RUNNING'); // the crash left it with a lease nobody renews
     // The stage outlived the server that started it...
-    expect(processes('sleep 2.31').length).toBeGreaterThan(0);
+    expect(processes('sleep 3.31').length).toBeGreaterThan(0);
 
     await start();
     // ...and the restarted werker killed it before running the build again: never two copies at once.
