@@ -5,11 +5,16 @@
 // Every stage appends its $BUILD_ID to one file on this host: each build must appear there exactly once
 // (0 run twice), every build must be PASSED with exactly one attempt (0 lost).
 // Baseline, same run: the same builds drained by ONE werker process with 1 slot (so the ratio is the speed-up).
+// Reference for the machine's speed, same run: each build's commands without any CI around them (git clone
+// --local of the repository, git checkout, the stage's bash line, rm -rf), 8 at a time from this process. The
+// figure is absolute, so on a slower VM it drops with this reference; the share of it is what Ocelot controls.
 // Usage: node bench/distributed-throughput.mjs   (after npm run build; PostgreSQL at 127.0.0.1:5432)
 //   env: OCELOT_BENCH_BUILDS (default 1000), OCELOT_BENCH_BASELINE_BUILDS (default 100), OCELOT_BENCH_SLOTS (2)
 //   (1, 2 and 4 slots per werker gave the same figure here: the run is CPU-bound on 2 cores.)
 //   OCELOT_BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the server and werker processes.
 import fs from 'node:fs';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import path from 'node:path';
 import { tempDir, servedRepo, pushPayload, deliverPush, keepAliveAgent, fmt, table, report } from './lib.mjs';
 import { startDistributed } from './distributed-lib.mjs';
@@ -73,21 +78,48 @@ async function run(label, n, werkers, slots) {
   }
 }
 
+/** The reference: per build `git clone --local`, `git checkout`, `bash -c 'echo N >> file'`, `rm -rf`; 8 lanes. */
+async function bare(n, lanes) {
+  const exec = promisify(execFile);
+  const dir = path.join(tmp, 'bare');
+  const marks = path.join(tmp, 'bare-ran.txt');
+  const commit = repo.commits.at(-1);
+  fs.mkdirSync(dir, { recursive: true });
+  const t0 = Date.now();
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: lanes }, async () => {
+      while (next < n) {
+        const ws = path.join(dir, String(next++));
+        await exec('git', ['clone', '-q', '--local', '--no-checkout', '--no-tags', repo.bareDir, ws]);
+        await exec('git', ['-C', ws, 'checkout', '-q', '--detach', commit]);
+        await exec('bash', ['-c', `echo ${ws} >> ${marks}`], { cwd: ws });
+        fs.rmSync(ws, { recursive: true, force: true });
+      }
+    }),
+  );
+  const seconds = (Date.now() - t0) / 1000;
+  return { n, seconds, rate: n / seconds };
+}
+
 try {
   const base = await run('base', BASELINE_BUILDS, 1, 1);
   const main = await run('fleet', BUILDS, WERKERS, SLOTS);
+  const ref = await bare(BUILDS / 2, WERKERS * SLOTS);
   table(`Distributed throughput: trivial builds, PostgreSQL, werker processes on this machine`, [
     ['run', 'builds', 'all queued after', 'drained after', 'builds/s', 'lost', 'run twice'],
     [`${WERKERS} werkers × ${SLOTS} slots`, main.n, `${fmt(main.queuedMs / 1000)} s`, `${fmt(main.seconds)} s`, fmt(main.rate), main.lost, main.twice],
     ['baseline: 1 werker × 1 slot', base.n, `${fmt(base.queuedMs / 1000)} s`, `${fmt(base.seconds)} s`, fmt(base.rate), base.lost, base.twice],
+    [`reference: the commands alone, ${WERKERS * SLOTS} at a time`, ref.n, '', `${fmt(ref.seconds)} s`, fmt(ref.rate), '', ''],
   ]);
+  console.log(`  Ocelot drains at ${fmt((100 * main.rate) / ref.rate, 0)}% of the rate of the builds' own commands run bare (the machine's speed).`);
   if (main.lost) console.log(`  lost: ${main.notPassed} not PASSED, ${main.multi} with ≠ 1 attempt, ${main.never} never ran`);
   const figures = [
     {
       figure: `Distributed throughput: ${WERKERS} werker processes (× ${SLOTS} slots) drain ${BUILDS} trivial builds (PostgreSQL; workspaces from the werkers' repository cache)`,
       goal: '≥ 50 builds/s, 0 lost, 0 run twice',
       measured: `${fmt(main.rate)} builds/s, ${main.lost} lost, ${main.twice} run twice`,
-      baseline: `1 werker × 1 slot: ${fmt(base.rate)} builds/s`,
+      baseline: `1 werker × 1 slot: ${fmt(base.rate)} builds/s; the commands alone: ${fmt(ref.rate)}/s`,
       ratio: `${fmt(main.rate / base.rate, 2)}×`,
       ok: main.rate >= 50 && main.lost === 0 && main.twice === 0,
       command: 'node bench/distributed-throughput.mjs',

@@ -32,8 +32,11 @@ const KILL_GRACE_MS = 2_000;
  * and in the C locale so error texts are stable.
  */
 function gitEnv(): NodeJS.ProcessEnv {
-  return { ...process.env, GIT_TERMINAL_PROMPT: '0', GCM_INTERACTIVE: 'never', LC_ALL: 'C', LANGUAGE: '', ...configEnv(SPEED_CONFIG) };
+  // Built once per process: copying process.env reads every variable through libc, and a werker runs git for
+  // every build with the environment it was started with.
+  return (builtGitEnv ??= { ...process.env, GIT_TERMINAL_PROMPT: '0', GCM_INTERACTIVE: 'never', LC_ALL: 'C', LANGUAGE: '', ...configEnv(SPEED_CONFIG) });
 }
+let builtGitEnv: NodeJS.ProcessEnv | undefined;
 
 /**
  * Settings for a throw-away checkout: no background gc or maintenance, no commit-graph writing, no advice.
