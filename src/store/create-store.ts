@@ -8,9 +8,9 @@ import { openDialect } from './dialect.js';
 import { migrateToLatest } from './migrations.js';
 import { commitsByPrefix, createBuild, findRepo, getBuild, listBuilds } from './builds.js';
 import { recordDelivery } from './deliveries.js';
-import { claimNext, expireLeases, finish, getAttempts, handBack, renew, requestCancel } from './queue.js';
-import { getStages, putStages, updateStage } from './stages.js';
-import { appendLogs, discardLogFile, readLogs } from './logs.js';
+import { claimNext, expireLeases, getAttempts, handBack, renew, requestCancel } from './queue.js';
+import { getStages } from './stages.js';
+import { discardLogFile, readLogs } from './logs.js';
 import { registerWerker } from './werkers.js';
 import { report } from './report.js';
 import { claimNextPostgres, reportPostgres } from './postgres-fast-paths.js';
@@ -54,10 +54,6 @@ export async function createStore(config: StoreConfig): Promise<Store> {
     renew: (lease, leaseMs) => renew(d, lease, leaseMs),
     handBack: (lease, requires, reason) =>
       handBack(d, lease, requires, reason, (buildId, attempt) => discardLogFile(logsDir, buildId, attempt)),
-    putStages: (lease, stages) => putStages(d, lease, stages),
-    updateStage: (lease, stage) => updateStage(d, lease, stage),
-    appendLogs: (lease, chunks) => appendLogs(d, logsDir, lease, chunks),
-    finish: (lease, state, reason) => finish(d, lease, state, reason),
     report: (lease, r) => (d.kind === 'postgres' && !logsDir ? reportPostgres(d, lease, r) : report(d, logsDir, lease, r)),
 
     createWerkerToken: (name) => createWerkerToken(d, name),

@@ -12,23 +12,13 @@ import { promises as fs, constants as fsc } from 'node:fs';
 import path from 'node:path';
 import type { Kysely } from 'kysely';
 import { chunkLength, type Lease, type LogChunk } from '../werker/protocol.js';
-import type { StoreDialect } from './dialect.js';
 import type { Database, LogChunksTable } from './schema.js';
 import type { StoredChunk } from './store.js';
 import { attemptLogPath } from './log-files.js';
-import { fence } from './queue.js';
 
 /** Rows per INSERT: well under SQLite's bound-parameter limit and PostgreSQL's message sizes. */
 const INSERT_BATCH = 200;
 export const DEFAULT_READ_LIMIT = 500;
-
-export async function appendLogs(d: StoreDialect, logsDir: string | undefined, lease: Lease, chunks: LogChunk[]): Promise<void> {
-  if (chunks.length === 0) return;
-  await d.write(async (trx, tx) => {
-    await fence(d, trx, lease, 'share');
-    if (await insertChunks(trx, logsDir, lease, chunks)) await tx.buildActivity(lease.buildId);
-  });
-}
 
 /**
  * Store log chunks inside the caller's fenced transaction; chunks already stored (same seq) are ignored. Returns

@@ -229,14 +229,6 @@ export async function handBack(
   });
 }
 
-export async function finish(d: StoreDialect, lease: Lease, state: BuildResultState, reason: string | null): Promise<void> {
-  await d.write(async (trx, tx) => {
-    const b = await fence(d, trx, lease, 'update');
-    await finishFenced(trx, lease, b, state, reason);
-    await tx.buildActivity(b.id);
-  });
-}
-
 /** End the attempt and the build, inside the caller's transaction that fenced `b` with an update lock. */
 export async function finishFenced(trx: Kysely<Database>, lease: Lease, b: FencedBuild, state: BuildResultState, reason: string | null): Promise<void> {
   const now = Date.now();

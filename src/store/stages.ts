@@ -4,10 +4,8 @@
  */
 import type { Kysely } from 'kysely';
 import type { Lease, StageRecord } from '../werker/protocol.js';
-import type { StoreDialect } from './dialect.js';
 import type { Database, StagesTable } from './schema.js';
 import type { StageRow } from './store.js';
-import { fence } from './queue.js';
 import { toStageRow } from './rows.js';
 
 export function stageValues(lease: Lease, s: StageRecord): StagesTable {
@@ -24,23 +22,6 @@ export function stageValues(lease: Lease, s: StageRecord): StagesTable {
     reason: s.reason ?? null,
     messages: JSON.stringify(s.messages ?? []),
   };
-}
-
-export async function putStages(d: StoreDialect, lease: Lease, stages: StageRecord[]): Promise<void> {
-  await d.write(async (trx, tx) => {
-    await fence(d, trx, lease, 'share');
-    await trx.deleteFrom('stages').where('build_id', '=', lease.buildId).where('attempt', '=', lease.attempt).execute();
-    if (stages.length > 0) await trx.insertInto('stages').values(stages.map((s) => stageValues(lease, s))).execute();
-    await tx.buildActivity(lease.buildId);
-  });
-}
-
-export async function updateStage(d: StoreDialect, lease: Lease, stage: StageRecord): Promise<void> {
-  await d.write(async (trx, tx) => {
-    await fence(d, trx, lease, 'share');
-    await upsertStages(trx, lease, [stage]);
-    await tx.buildActivity(lease.buildId);
-  });
 }
 
 /**

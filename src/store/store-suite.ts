@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { BuildEvent } from '../events/model.js';
-import { LeaseLostError, type ClaimedBuild, type LogChunk, type WerkerInfo } from '../werker/protocol.js';
+import { LeaseLostError, type BuildResultState, type ClaimedBuild, type Lease, type LogChunk, type StageRecord, type WerkerInfo } from '../werker/protocol.js';
 import { createStore } from './create-store.js';
 import { attemptLogPath } from './log-files.js';
 import type { BuildRow, Store, StoreConfig } from './store.js';
@@ -55,6 +55,12 @@ function chunksOf(parts: string[], startSeq = 0, startOffset = 0): LogChunk[] {
     return c;
   });
 }
+
+/** Every werker write goes through `report` (one fenced transaction); these name the shapes the tests send. */
+const reportStages = (s: Store, lease: Lease, stages: StageRecord[]) => s.report(lease, { stages });
+const reportStage = (s: Store, lease: Lease, stage: StageRecord) => s.report(lease, { stages: [stage] });
+const reportChunks = (s: Store, lease: Lease, chunks: LogChunk[]) => s.report(lease, { chunks });
+const reportFinish = (s: Store, lease: Lease, state: BuildResultState, reason: string | null) => s.report(lease, { finish: { state, reason } });
 
 function waitFor(register: (wake: () => void) => () => void, ms = 3000): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -308,17 +314,17 @@ export function storeSuite(h: Harness): void {
             continue;
           }
           try {
-            await guard(s.putStages(claim.lease, [{ ordinal: 0, name: 'run', kind: 'user', state: 'RUNNING' }]));
+            await guard(reportStages(s, claim.lease, [{ ordinal: 0, name: 'run', kind: 'user', state: 'RUNNING' }]));
             for (let k = 0; k < 5; k++) {
-              await guard(s.appendLogs(claim.lease, chunksOf([`line ${k}\n`], seq++, 0)));
+              await guard(reportChunks(s, claim.lease, chunksOf([`line ${k}\n`], seq++, 0)));
               const r = await guard(s.renew(claim.lease, 40));
               if ((r as { cancelRequested: boolean }).cancelRequested) {
-                await guard(s.finish(claim.lease, 'CANCELLED', null));
+                await guard(reportFinish(s, claim.lease, 'CANCELLED', null));
                 break;
               }
-              await guard(s.updateStage(claim.lease, { ordinal: 0, name: 'run', kind: 'user', state: 'RUNNING', messages: [`k${k}`] }));
+              await guard(reportStage(s, claim.lease, { ordinal: 0, name: 'run', kind: 'user', state: 'RUNNING', messages: [`k${k}`] }));
             }
-            await guard(s.finish(claim.lease, 'PASSED', null));
+            await guard(reportFinish(s, claim.lease, 'PASSED', null));
           } catch {
             // Lost the lease: a real werker kills its stage and goes back to claiming.
           }
@@ -364,10 +370,10 @@ export function storeSuite(h: Harness): void {
       const s = await open();
       const { build, claim } = await runningBuild(s);
       const results = await Promise.allSettled([
-        s.appendLogs(claim.lease, chunksOf(['kept\n'])),
-        s.appendLogs({ ...claim.lease, token: 'stale' }, chunksOf(['refused\n'], 1, 5)),
+        reportChunks(s, claim.lease, chunksOf(['kept\n'])),
+        reportChunks(s, { ...claim.lease, token: 'stale' }, chunksOf(['refused\n'], 1, 5)),
         s.createBuild(event()),
-        s.updateStage({ ...claim.lease, attempt: 7 }, { ordinal: 0, name: 'x', kind: 'user', state: 'PASSED' }),
+        reportStage(s, { ...claim.lease, attempt: 7 }, { ordinal: 0, name: 'x', kind: 'user', state: 'PASSED' }),
         s.recordDelivery('github', 'together', [{ event: event() }]),
       ]);
       expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled', 'rejected', 'fulfilled']);
@@ -400,7 +406,7 @@ export function storeSuite(h: Harness): void {
       const listed = (await s.listWerkers()).find((x) => x.id === w.id)!;
       expect(listed).toMatchObject({ name: w.name, tags: [], runtimes: ['host'], running: [build.id] });
       expect(await s.attemptOutcome(claim.lease)).toBe('RUNNING');
-      await s.finish(claim.lease, 'PASSED', null);
+      await reportFinish(s, claim.lease, 'PASSED', null);
       expect(await s.attemptOutcome(claim.lease)).toBe('PASSED');
       expect(await s.attemptOutcome({ ...claim.lease, token: 'other' })).toBeNull();
     });
@@ -420,9 +426,9 @@ export function storeSuite(h: Harness): void {
     it('gives the previous successful commit of the same branch', async () => {
       const s = await open();
       const ok = await runningBuild(s);
-      await s.finish(ok.claim.lease, 'PASSED', null);
+      await reportFinish(s, ok.claim.lease, 'PASSED', null);
       const bad = await runningBuild(s);
-      await s.finish(bad.claim.lease, 'FAILED', 'stage test failed');
+      await reportFinish(s, bad.claim.lease, 'FAILED', 'stage test failed');
       await s.createBuild(event({ branch: 'other' }));
       const other = (await s.claimNext(werker('x'), 30_000))!;
       expect(other.previousSuccessfulCommit).toBeNull();
@@ -433,25 +439,25 @@ export function storeSuite(h: Harness): void {
     it('fences writes: a requeued or expired lease cannot write', async () => {
       const s = await open();
       const { build, claim } = await runningBuild(s, 60_000);
-      await s.putStages(claim.lease, [{ ordinal: 0, name: 'clone', kind: 'system', state: 'RUNNING' }]);
+      await reportStages(s, claim.lease, [{ ordinal: 0, name: 'clone', kind: 'system', state: 'RUNNING' }]);
       const expired = await s.expireLeases(Date.now() + 120_000);
       expect(expired).toEqual([{ buildId: build.id, attempt: 1, action: 'requeued' }]);
 
       const lease = claim.lease;
       await expect(s.renew(lease, 1000)).rejects.toBeInstanceOf(LeaseLostError);
-      await expect(s.putStages(lease, [])).rejects.toBeInstanceOf(LeaseLostError);
-      await expect(s.updateStage(lease, { ordinal: 0, name: 'clone', kind: 'system', state: 'PASSED' })).rejects.toBeInstanceOf(LeaseLostError);
-      await expect(s.appendLogs(lease, chunksOf(['late']))).rejects.toBeInstanceOf(LeaseLostError);
-      await expect(s.finish(lease, 'PASSED', null)).rejects.toBeInstanceOf(LeaseLostError);
+      await expect(reportStages(s, lease, [{ ordinal: 0, name: 'clone', kind: 'system', state: 'RUNNING' }])).rejects.toBeInstanceOf(LeaseLostError);
+      await expect(reportStage(s, lease, { ordinal: 0, name: 'clone', kind: 'system', state: 'PASSED' })).rejects.toBeInstanceOf(LeaseLostError);
+      await expect(reportChunks(s, lease, chunksOf(['late']))).rejects.toBeInstanceOf(LeaseLostError);
+      await expect(reportFinish(s, lease, 'PASSED', null)).rejects.toBeInstanceOf(LeaseLostError);
       await expect(s.handBack(lease, [], 'x')).rejects.toBeInstanceOf(LeaseLostError);
 
       const again = (await s.claimNext(werker('w2'), 60_000))!;
       expect(again.lease.attempt).toBe(2);
       // The old lease stays dead even though the build is RUNNING again.
       await expect(s.renew(lease, 1000)).rejects.toBeInstanceOf(LeaseLostError);
-      await expect(s.appendLogs({ ...again.lease, token: 'forged' }, chunksOf(['x']))).rejects.toBeInstanceOf(LeaseLostError);
+      await expect(reportChunks(s, { ...again.lease, token: 'forged' }, chunksOf(['x']))).rejects.toBeInstanceOf(LeaseLostError);
       await s.renew(again.lease, 60_000);
-      await s.finish(again.lease, 'PASSED', null);
+      await reportFinish(s, again.lease, 'PASSED', null);
       await expect(s.renew(again.lease, 1000)).rejects.toBeInstanceOf(LeaseLostError);
       expect((await s.readLogs(build.id, 1, 0)).length).toBe(0);
 
@@ -472,7 +478,7 @@ export function storeSuite(h: Harness): void {
       const after = await s.requestCancel(build.id, 'killed by bob');
       expect(after).toMatchObject({ state: 'RUNNING', cancelRequested: true });
       expect((await s.renew(claim.lease, 60_000)).cancelRequested).toBe(true);
-      await s.finish(claim.lease, 'CANCELLED', null);
+      await reportFinish(s, claim.lease, 'CANCELLED', null);
       const done = (await s.getBuild(build.id))!;
       expect(done).toMatchObject({ state: 'CANCELLED', reason: 'killed by bob' });
       expect(done.finishedAt).not.toBeNull();
@@ -484,8 +490,8 @@ export function storeSuite(h: Harness): void {
       const b = await s.createBuild(event());
       const w = werker('hb');
       const c = (await s.claimNext(w, 30_000))!;
-      await s.putStages(c.lease, [{ ordinal: 0, name: 'clone', kind: 'system', state: 'PASSED' }]);
-      await s.appendLogs(c.lease, chunksOf(['cloning\n']));
+      await reportStages(s, c.lease, [{ ordinal: 0, name: 'clone', kind: 'system', state: 'PASSED' }]);
+      await reportChunks(s, c.lease, chunksOf(['cloning\n']));
       await s.handBack(c.lease, ['tag:gpu'], 'werker hb has no tag gpu');
 
       const row = (await s.getBuild(b.id))!;
@@ -498,7 +504,7 @@ export function storeSuite(h: Harness): void {
       await s.registerWerker(gpu);
       const c2 = (await s.claimNext(gpu, 60_000))!;
       expect(c2.lease.attempt).toBe(1);
-      await s.appendLogs(c2.lease, chunksOf(['fresh\n']));
+      await reportChunks(s, c2.lease, chunksOf(['fresh\n']));
       expect(dec(await s.readLogs(b.id, 1, 0))).toBe('fresh\n');
       // Losing the werker now is attempt 1 of 2: there is still a retry.
       expect(await s.expireLeases(Date.now() + 120_000)).toEqual([{ buildId: b.id, attempt: 1, action: 'requeued' }]);
@@ -529,7 +535,7 @@ export function storeSuite(h: Harness): void {
       await s.registerWerker(w1);
       const claimedAt = Date.now();
       const c1 = (await s.claimNext(w1, 60_000))!;
-      await s.putStages(c1.lease, [
+      await reportStages(s, c1.lease, [
         { ordinal: 0, name: 'clone', kind: 'system', state: 'PASSED', startedAt: 1, finishedAt: 2 },
         { ordinal: 1, name: 'test', kind: 'user', state: 'RUNNING', startedAt: 3 },
         { ordinal: 2, name: 'deploy', kind: 'user', state: 'PENDING' },
@@ -583,7 +589,7 @@ export function storeSuite(h: Harness): void {
       expect(await s.claimNext(werker('w'), 1000)).toBeNull();
 
       const { build, claim } = await runningBuild(s);
-      await s.finish(claim.lease, 'PASSED', null);
+      await reportFinish(s, claim.lease, 'PASSED', null);
       const final = await s.requestCancel(build.id, 'too late');
       expect(final).toMatchObject({ state: 'PASSED', reason: null, cancelRequested: false });
       expect(await s.requestCancel(424242, 'x')).toBeNull();
@@ -593,29 +599,26 @@ export function storeSuite(h: Harness): void {
       const s = await open();
       for (const state of ['PASSED', 'FAILED', 'SKIPPED', 'FAILED_PRESTART'] as const) {
         const { build, claim } = await runningBuild(s);
-        await s.finish(claim.lease, state, state === 'PASSED' ? null : `because ${state}`);
+        await reportFinish(s, claim.lease, state, state === 'PASSED' ? null : `because ${state}`);
         const row = (await s.getBuild(build.id))!;
         expect(row.state).toBe(state);
         expect(row.finishedAt).not.toBeNull();
         expect((await s.getAttempts(build.id))[0]).toMatchObject({ state, reason: state === 'PASSED' ? null : `because ${state}` });
-        await expect(s.finish(claim.lease, 'PASSED', null)).rejects.toBeInstanceOf(LeaseLostError);
+        await expect(reportFinish(s, claim.lease, 'PASSED', null)).rejects.toBeInstanceOf(LeaseLostError);
       }
     });
 
-    it('stages: put replaces the attempt, update upserts one, reads are ordered with durations', async () => {
+    it('stages: reported records upsert by ordinal (the last of one report wins), reads are ordered with durations', async () => {
       const s = await open();
       const { build, claim } = await runningBuild(s);
-      await s.putStages(claim.lease, [
+      await reportStages(s, claim.lease, [
         { ordinal: 1, name: 'build', kind: 'user', state: 'PENDING' },
+        { ordinal: 0, name: 'clone', kind: 'system', state: 'PENDING' },
         { ordinal: 0, name: 'clone', kind: 'system', state: 'RUNNING', startedAt: 1000 },
-        { ordinal: 2, name: 'old', kind: 'user', state: 'PENDING' },
       ]);
-      await s.putStages(claim.lease, [
-        { ordinal: 0, name: 'clone', kind: 'system', state: 'RUNNING', startedAt: 1000 },
-        { ordinal: 1, name: 'build', kind: 'user', state: 'PENDING' },
-      ]);
-      await s.updateStage(claim.lease, { ordinal: 0, name: 'clone', kind: 'system', state: 'PASSED', startedAt: 1000, finishedAt: 1250, exitCode: 0 });
-      await s.updateStage(claim.lease, {
+      expect((await s.getStages(build.id)).map((st) => `${st.ordinal}:${st.state}`)).toEqual(['0:RUNNING', '1:PENDING']);
+      await reportStage(s, claim.lease, { ordinal: 0, name: 'clone', kind: 'system', state: 'PASSED', startedAt: 1000, finishedAt: 1250, exitCode: 0 });
+      await reportStage(s, claim.lease, {
         ordinal: 1,
         name: 'build',
         kind: 'user',
@@ -626,7 +629,7 @@ export function storeSuite(h: Harness): void {
         reason: 'exit code 2',
         messages: ['make: *** [all] Error 2'],
       });
-      await s.updateStage(claim.lease, { ordinal: 5, name: 'extra', kind: 'user', state: 'SKIPPED', reason: 'trigger did not match' });
+      await reportStage(s, claim.lease, { ordinal: 5, name: 'extra', kind: 'user', state: 'SKIPPED', reason: 'trigger did not match' });
       const stages = await s.getStages(build.id);
       expect(stages).toEqual([
         { buildId: build.id, attempt: 1, ordinal: 0, name: 'clone', kind: 'system', state: 'PASSED', exitCode: 0, startedAt: 1000, finishedAt: 1250, durationMs: 250, reason: null, messages: [] },
@@ -690,12 +693,12 @@ export function storeSuite(h: Harness): void {
       const s = await open();
       const { build, claim } = await runningBuild(s);
       const all = chunksOf(['one\n', 'two\n', 'three\n', 'four\n', 'five\n']);
-      await s.appendLogs(claim.lease, [all[0]!, all[1]!]);
-      await s.appendLogs(claim.lease, [all[1]!, all[0]!]); // resent
-      await s.appendLogs(claim.lease, [all[3]!]); // ahead of a gap
+      await reportChunks(s, claim.lease, [all[0]!, all[1]!]);
+      await reportChunks(s, claim.lease, [all[1]!, all[0]!]); // resent
+      await reportChunks(s, claim.lease, [all[3]!]); // ahead of a gap
       expect(dec(await s.readLogs(build.id, 1, 0))).toBe('one\ntwo\n');
       expect(await s.readLogs(build.id, 1, 2)).toEqual([]);
-      await s.appendLogs(claim.lease, [all[2]!, all[4]!, all[2]!]);
+      await reportChunks(s, claim.lease, [all[2]!, all[4]!, all[2]!]);
       const read = await s.readLogs(build.id, 1, 0);
       expect(read.map((c) => c.seq)).toEqual([0, 1, 2, 3, 4]);
       expect(dec(read)).toBe('one\ntwo\nthree\nfour\nfive\n');
@@ -703,13 +706,13 @@ export function storeSuite(h: Harness): void {
       expect(dec(await s.readLogs(build.id, 1, 3))).toBe('four\nfive\n');
       expect((await s.readLogs(build.id, 1, 1, 2)).map((c) => c.seq)).toEqual([1, 2]);
       // Resending with different bytes does not rewrite history.
-      await s.appendLogs(claim.lease, [{ ...all[0]!, data: enc('XXX\n') }]);
+      await reportChunks(s, claim.lease, [{ ...all[0]!, data: enc('XXX\n') }]);
       expect(dec(await s.readLogs(build.id, 1, 0, 1))).toBe('one\n');
 
       // Binary-safe, and many chunks in one call.
       const bytes = new Uint8Array(256).map((_, i) => i);
       const many: LogChunk[] = Array.from({ length: 450 }, (_, i) => ({ seq: 5 + i, stageOrdinal: 1, offset: 1000 + i * 256, data: bytes }));
-      await s.appendLogs(claim.lease, many);
+      await reportChunks(s, claim.lease, many);
       const back = await s.readLogs(build.id, 1, 5, 1000);
       expect(back).toHaveLength(450);
       expect(Array.from(back[449]!.data)).toEqual(Array.from(bytes));
@@ -725,18 +728,18 @@ export function storeSuite(h: Harness): void {
       mkdirSync(path.dirname(file), { recursive: true });
       writeFileSync(file, 'alpha\nbeta\n');
       const before = statSync(file).mtimeMs;
-      await s.appendLogs(claim.lease, chunksOf(['alpha\n', 'beta\n']));
+      await reportChunks(s, claim.lease, chunksOf(['alpha\n', 'beta\n']));
       expect(readFileSync(file, 'utf8')).toBe('alpha\nbeta\n');
       expect(statSync(file).mtimeMs).toBe(before);
 
       // A remote-style chunk arrives with bytes the file does not hold yet: the store writes them.
-      await s.appendLogs(claim.lease, chunksOf(['gamma\n'], 2, 11));
+      await reportChunks(s, claim.lease, chunksOf(['gamma\n'], 2, 11));
       expect(readFileSync(file, 'utf8')).toBe('alpha\nbeta\ngamma\n');
       const read = await s.readLogs(build.id, 1, 0);
       expect(read.map((c) => c.seq)).toEqual([0, 1, 2]);
       expect(dec(read)).toBe('alpha\nbeta\ngamma\n');
       expect(dec(await s.readLogs(build.id, 1, 1))).toBe('beta\ngamma\n');
-      await s.appendLogs(claim.lease, chunksOf(['gamma\n'], 2, 11));
+      await reportChunks(s, claim.lease, chunksOf(['gamma\n'], 2, 11));
       expect(readFileSync(file, 'utf8')).toBe('alpha\nbeta\ngamma\n');
 
       // A reader of another instance (the file is the source) sees the same.
@@ -753,7 +756,7 @@ export function storeSuite(h: Harness): void {
       mkdirSync(path.dirname(file), { recursive: true });
       writeFileSync(file, 'one\ntwo\n');
       const empty = new Uint8Array(0);
-      await s.appendLogs(claim.lease, [
+      await reportChunks(s, claim.lease, [
         { seq: 0, stageOrdinal: 0, offset: 0, data: empty, length: 4 },
         { seq: 1, stageOrdinal: 2, offset: 4, data: empty, length: 4 },
       ]);
@@ -761,7 +764,7 @@ export function storeSuite(h: Harness): void {
       expect(read.map((c) => [c.seq, c.stageOrdinal])).toEqual([[0, 0], [1, 2]]);
       expect(dec(read)).toBe('one\ntwo\n');
       // An index pointing past what the file holds would hand readers a hole: refused.
-      await expect(s.appendLogs(claim.lease, [{ seq: 2, stageOrdinal: 2, offset: 8, data: empty, length: 10 }])).rejects.toThrow(/does not hold/);
+      await expect(reportChunks(s, claim.lease, [{ seq: 2, stageOrdinal: 2, offset: 8, data: empty, length: 10 }])).rejects.toThrow(/does not hold/);
       expect((await s.readLogs(build.id, 1, 0)).length).toBe(2);
     });
 
@@ -827,7 +830,7 @@ export function storeSuite(h: Harness): void {
       const otherBuild = s.onBuildActivity(b.id + 1000, () => {
         throw new Error('wrong build woken');
       });
-      await s.appendLogs(lease, chunksOf(['hi\n']));
+      await reportChunks(s, lease, chunksOf(['hi\n']));
       await activity;
       otherBuild();
       const cancelWake = waitFor((wake) => s.onBuildActivity(b.id, wake));
@@ -844,14 +847,14 @@ export function storeSuite(h: Harness): void {
       const w = werker('cross');
       const c = (await writer.claimNext(w, 30_000))!;
       const activity = waitFor((wake) => listener.onBuildActivity(b.id, wake));
-      await writer.updateStage(c.lease, { ordinal: 0, name: 'clone', kind: 'system', state: 'RUNNING' });
+      await reportStage(writer, c.lease, { ordinal: 0, name: 'clone', kind: 'system', state: 'RUNNING' });
       await activity;
       const requeued = waitFor((wake) => listener.onQueued(wake));
       await writer.expireLeases(Date.now() + 120_000);
       await requeued;
       const finished = waitFor((wake) => listener.onBuildActivity(b.id, wake));
       const c2 = (await listener.claimNext(w, 30_000))!;
-      await writer.finish(c2.lease, 'PASSED', null);
+      await reportFinish(writer, c2.lease, 'PASSED', null);
       await finished;
     });
 

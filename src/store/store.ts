@@ -4,7 +4,7 @@
  * (claim locking, wake-ups) live behind `StoreDialect` in dialect.ts.
  */
 import type { BuildEvent } from '../events/model.js';
-import type { AttemptReport, ClaimedBuild, Lease, LogChunk, RenewResult, StageRecord, WerkerInfo, WerkerStatus, BuildResultState } from '../werker/protocol.js';
+import type { AttemptReport, ClaimedBuild, Lease, RenewResult, WerkerInfo, WerkerStatus } from '../werker/protocol.js';
 import type { AttemptState, BuildState, StageKind, StageState } from './schema.js';
 
 export interface BuildRow {
@@ -161,11 +161,10 @@ export interface Store {
   claimNext(werker: WerkerInfo, leaseMs: number): Promise<ClaimedBuild | null>;
   renew(lease: Lease, leaseMs: number): Promise<RenewResult>;
   handBack(lease: Lease, requires: string[], reason: string): Promise<void>;
-  putStages(lease: Lease, stages: StageRecord[]): Promise<void>;
-  updateStage(lease: Lease, stage: StageRecord): Promise<void>;
-  appendLogs(lease: Lease, chunks: LogChunk[]): Promise<void>;
-  finish(lease: Lease, state: BuildResultState, reason: string | null): Promise<void>;
-  /** Stages, log chunks and (optionally) the result of an attempt in ONE fenced transaction (report.ts). */
+  /**
+   * The werker's only write: stages, log chunks and (optionally) the result of an attempt in ONE fenced
+   * transaction (report.ts; one statement on PostgreSQL, postgres-fast-paths.ts).
+   */
   report(lease: Lease, report: AttemptReport): Promise<void>;
 
   // --- werker access and directory (distributed mode) ------------------------------------------------------

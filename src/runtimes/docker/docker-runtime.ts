@@ -4,7 +4,7 @@
  * started) and reports it as RuntimeSetupError, so it lands in the `setup` stage with a reason.
  */
 import type Docker from 'dockerode';
-import { RuntimeSetupError, type Runtime, type RuntimeJob, type RuntimeSession, type StageOutput } from '../runtime.js';
+import { RuntimeSetupError, type Runtime, type RuntimeJob, type StageOutput } from '../runtime.js';
 import { connectDocker, hostSocketPath, type NegotiatedClient } from './client.js';
 import { startBuildContainer } from './container.js';
 import { engineMessage } from './errors.js';
