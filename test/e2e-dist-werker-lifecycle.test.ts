@@ -3,9 +3,10 @@
  * setting on the werker), says goodbye on SIGTERM so `ocelot werkers` shows it gone at once, and stops with a
  * clear message and a non-zero exit when its token is revoked, instead of retrying forever.
  */
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ocelot, ocelotJson } from './support/ocelot-process.js';
-import { startCluster, type Cluster } from './support/cluster.js';
+import { startCluster, isFinal, type Cluster } from './support/cluster.js';
 
 interface WerkersJson {
   werkers: Array<{ name: string; online: boolean }>;
@@ -27,6 +28,24 @@ describe('distributed: werker lifecycle', () => {
     expect(await w.stop('SIGTERM')).toBe(0);
     listed = await ocelotJson<WerkersJson>(['werkers'], c.env());
     expect(listed.werkers.find((x) => x.name === 'polite')?.online).toBe(false);
+  });
+
+  it('a second werker on a busy werker\'s work dir is refused before it touches anything; the running build passes', async () => {
+    const w = await c.startWerker('owner');
+    await c.setPipeline('buildTool: shell\nstages:\n  - name: nap\n    script: ["sleep 3", "echo rested"]\n', 'a nap');
+    const id = await c.push();
+    await c.waitFor(id, (v) => v.stages.some((x) => x.name === 'nap' && x.state === 'RUNNING'), 20_000);
+    const second = await ocelot(
+      ['werker', '--server', c.servers[0]!.matched, '--token', 'ocw_not-even-valid', '--work-dir', path.join(c.tmp, 'werker-owner'), '--no-docker'],
+      { ...c.env(), OCELOT_TOKEN: '' },
+    );
+    expect(second.code).toBe(2);
+    expect(second.stderr).toContain(`in use by another ocelot werker (pid ${w.child.pid})`);
+    expect(second.stderr).toContain('--work-dir');
+    const s = await c.waitFor(id, isFinal, 30_000);
+    expect(s.build.state, s.build.reason ?? '').toBe('PASSED');
+    expect(s.attempts).toHaveLength(1);
+    expect(await w.stop('SIGTERM')).toBe(0);
   });
 
   it('a revoked token: the werker stops claiming and exits non-zero with a clear message', async () => {

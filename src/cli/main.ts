@@ -6,6 +6,7 @@ import { Command, Option } from 'commander';
 import { VERSION } from '../version.js';
 import { ApiError } from './api-client.js';
 import { UsageError } from './resolve.js';
+import { DataDirInUseError } from '../embedded/data-dir-lock.js';
 
 /**
  * Commands are loaded when run, not at start: `ocelot status` should not pay for the server, the store and the
@@ -162,7 +163,7 @@ program
   });
 
 program.parseAsync(process.argv).catch((err: unknown) => {
-  if (err instanceof UsageError || err instanceof ApiError) {
+  if (err instanceof UsageError || err instanceof ApiError || err instanceof DataDirInUseError) {
     process.stderr.write(`ocelot: ${err.message}\n`);
     process.exitCode = err instanceof ApiError && err.status === 404 ? 3 : 2;
     return;

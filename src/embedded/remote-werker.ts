@@ -17,6 +17,7 @@ import type { DockerProvider } from './docker-provider.js';
 import type { DockerSettings } from './docker-settings.js';
 import { stableWerkerId } from './werker-id.js';
 import { spoolMaxBytesFromEnv } from './env-settings.js';
+import { lockDataDir, type DataDirLock } from './data-dir-lock.js';
 
 export interface RemoteWerkerOptions {
   server: string;
@@ -48,6 +49,26 @@ export async function startRemoteWerker(opts: RemoteWerkerOptions, log: (msg: st
   const root = path.resolve(opts.workDir);
   const workspaces = path.join(root, 'workspaces');
   const spool = path.join(root, 'spool');
+  // One werker per work dir, taken before anything in it is touched: what follows wipes workspaces and spools and
+  // kills stages marked with this directory's werker id, which would be a running werker's if two shared it.
+  fs.mkdirSync(root, { recursive: true });
+  const lock = lockDataDir(root, { command: 'ocelot werker', flag: '--work-dir' });
+  try {
+    return await startIn(root, workspaces, spool, opts, log, lock);
+  } catch (err) {
+    lock.release();
+    throw err;
+  }
+}
+
+async function startIn(
+  root: string,
+  workspaces: string,
+  spool: string,
+  opts: RemoteWerkerOptions,
+  log: (msg: string) => void,
+  lock: DataDirLock,
+): Promise<RunningWerker> {
   // Leftovers of an earlier run: their builds were lost with it and are recovered by the server.
   fs.rmSync(workspaces, { recursive: true, force: true });
   fs.rmSync(spool, { recursive: true, force: true });
@@ -105,5 +126,5 @@ export async function startRemoteWerker(opts: RemoteWerkerOptions, log: (msg: st
   );
 
   let stopping: Promise<void> | undefined;
-  return { werker: theWerker, stop: () => (stopping ??= theWerker.stop(opts.drainMs)) };
+  return { werker: theWerker, stop: () => (stopping ??= theWerker.stop(opts.drainMs).finally(() => lock.release())) };
 }

@@ -1,4 +1,5 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -113,6 +114,30 @@ describe('host runtime', () => {
       delete process.env.OCELOT_ADMIN_TOKEN;
       delete process.env.OCELOT_WEBHOOK_SECRET;
       delete process.env.SOME_WERKER_VAR;
+    }
+  });
+
+  it('a werker killed with SIGKILL takes its running stage with it (the watchdog), long before any retry', async () => {
+    // A real process runs the stage through the built runtime, as a werker does, and is killed hard mid-stage.
+    const built = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../dist/runtimes/host/index.js');
+    const program = `
+      import fs from 'node:fs';
+      const { createHostRuntime } = await import(${JSON.stringify(built)});
+      const fd = fs.openSync(${JSON.stringify(logFile)}, 'a');
+      const output = { fd, write: (d) => void fs.writeSync(fd, Buffer.from(d)) };
+      const s = await createHostRuntime().prepare({ buildId: 1, attempt: 1, werkerId: 'w', workspaceHostPath: ${JSON.stringify(workspace)} }, output, new AbortController().signal);
+      await s.runStage({ name: 'deploy', script: ['echo PGID=$$', 'sleep 30 & sleep 30'], env: [], timeoutMs: 60000, killGraceMs: 2000, output, signal: new AbortController().signal });`;
+    const werker = spawn(process.execPath, ['--input-type=module', '-e', program], { stdio: 'ignore' });
+    try {
+      await waitFor(() => fs.existsSync(logFile) && /PGID=\d+/.test(log()), 10_000);
+      const pgid = pgidFromLog();
+      await waitFor(() => groupMembers(pgid).length >= 3);
+      werker.kill('SIGKILL');
+      const t0 = Date.now();
+      await waitFor(() => groupMembers(pgid).length === 0, 3_000);
+      expect(Date.now() - t0).toBeLessThan(3_000);
+    } finally {
+      werker.kill('SIGKILL');
     }
   });
 

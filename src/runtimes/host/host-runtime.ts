@@ -9,6 +9,7 @@ import path from 'node:path';
 import type { Runtime, RuntimeJob, RuntimeSession, StageOutput, StageResult, StageRun } from '../runtime.js';
 import { runStageProcess } from './run-stage.js';
 import { WERKER_MARKER } from './sweep-orphans.js';
+import { groupWatchdog } from './group-watchdog.js';
 
 export interface HostRuntimeOptions {
   /** Shell that runs the stage scripts; a name looked up on the werker's PATH, or an absolute path. */
@@ -32,6 +33,7 @@ class HostSession implements RuntimeSession {
   /** How to stop each stage still running, for destroy(). */
   private readonly running = new Set<() => Promise<void>>();
   private destroyed = false;
+  private readonly watchdog = groupWatchdog();
 
   constructor(
     readonly workspacePath: string,
@@ -52,6 +54,7 @@ class HostSession implements RuntimeSession {
         this.running.add(stop);
         return () => this.running.delete(stop);
       },
+      ...(this.watchdog ? { watch: (pgid: number) => this.watchdog!.watch(pgid) } : {}),
     });
   }
 

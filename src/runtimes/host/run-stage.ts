@@ -12,7 +12,8 @@
  *
  * Processes: the shell is the leader of a new process group. When the shell ends, whatever is left of its group
  * (background jobs, `nohup` children) gets SIGTERM and then SIGKILL after the grace period, before the result is
- * returned: no process outlives its stage. Cancel and timeout do the same to the whole group while it runs.
+ * returned: no process outlives its stage. Cancel and timeout do the same to the whole group while it runs, and
+ * if the werker process itself dies, its watchdog kills the group (group-watchdog.ts).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { constants as osConstants, tmpdir } from 'node:os';
@@ -34,6 +35,8 @@ export interface StageProcessOptions {
   cwd: string;
   /** Told when a stage starts, with a way to stop it (for the session's destroy()); returns "it ended". */
   track(stop: () => Promise<void>): () => void;
+  /** Kills the stage's group if this process dies before the stage ends (group-watchdog.ts); returns "it is gone". */
+  watch?: (pgid: number) => () => void;
 }
 
 let scriptFileCounter = 0;
@@ -80,6 +83,7 @@ function supervise(stage: StageRun, opts: StageProcessOptions, args: string[]): 
     }
 
     const pgid = child.pid;
+    const unwatch = pgid !== undefined && opts.watch ? opts.watch(pgid) : () => undefined;
     let stopping: Stopping = null;
     let stopped: Promise<void> = Promise.resolve();
     let exited = false;
@@ -123,6 +127,7 @@ function supervise(stage: StageRun, opts: StageProcessOptions, args: string[]): 
           if (stopping) await stopped;
           else if (await groupHasLiveMembers(pgid)) await terminateGroup(pgid, stage.killGraceMs); // leftovers of a finished stage
         }
+        unwatch();
         untrack();
         resolve(outcome(stage, stopping, code, signal));
         markDone();
