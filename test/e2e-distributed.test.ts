@@ -169,5 +169,14 @@ stages:
     const human = await ocelot(['status', '--build-id', String(id)], { ...env, NO_COLOR: '1' });
     expect(human.stdout).toContain('attempt 1: LOST on werker w1');
     expect(human.stdout).toMatch(/attempt:\s+2 of 2\s+on werker w2/);
+    // The build list (ocelot summary, GET /api/v1/builds) names the werkers too, as the single-build answer does.
+    const summary = await ocelotJson<{ builds: Array<{ id: number; werkerId: string | null; werkerName: string | null }> }>(['summary', '--limit', '100'], env);
+    expect(summary.builds.find((b) => b.id === id)).toMatchObject({ werkerName: 'w2' });
+    for (const b of summary.builds) {
+      const one = await ocelotJson<{ build: { werkerName: string | null } }>(['status', '--build-id', String(b.id)], env);
+      expect(b.werkerId, `build ${b.id}`).not.toBeNull();
+      expect(b.werkerName, `build ${b.id}`).toBe(one.build.werkerName);
+      expect(b.werkerName, `build ${b.id}`).toMatch(/^w[12]$/);
+    }
   });
 });

@@ -7,8 +7,9 @@ export class ApiError extends Error {
   constructor(
     readonly status: number,
     readonly reason: string,
+    cause?: unknown,
   ) {
-    super(reason);
+    super(reason, cause === undefined ? undefined : { cause });
   }
 }
 
@@ -29,7 +30,7 @@ export class ApiClient {
     return new ApiClient(server, env.OCELOT_TOKEN);
   }
 
-  private async request(method: string, path: string, body?: unknown): Promise<Response> {
+  private async request(method: string, path: string, body?: unknown, extra: { headers?: Record<string, string>; signal?: AbortSignal } = {}): Promise<Response> {
     let res: Response;
     try {
       res = await fetch(`${this.server}${path}`, {
@@ -37,12 +38,15 @@ export class ApiClient {
         headers: {
           ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
           ...(this.token ? { authorization: `Bearer ${this.token}` } : {}),
+          ...extra.headers,
         },
         body: body !== undefined ? JSON.stringify(body) : undefined,
+        signal: extra.signal,
       });
     } catch (err) {
+      const why = err instanceof Error && err.cause instanceof Error ? err.cause : err;
       const cause = err instanceof Error && err.cause instanceof Error ? `: ${err.cause.message}` : '';
-      throw new ApiError(0, `cannot reach the Ocelot server at ${this.server}${cause}. Is it running? Set OCELOT_SERVER to its URL.`);
+      throw new ApiError(0, `cannot reach the Ocelot server at ${this.server}${cause}. Is it running? Set OCELOT_SERVER to its URL.`, why);
     }
     if (!res.ok) {
       let reason = `${res.status} ${res.statusText}`;
@@ -98,5 +102,24 @@ export class ApiClient {
     const res = await this.request('GET', `/api/v1/builds/${id}/logs?${params}`);
     if (!res.body) throw new ApiError(500, 'empty log response');
     return res.body;
+  }
+  /**
+   * The log as server-sent events (`id: attempt:seq`), resumable: given the id of the last event received, the
+   * server goes on right after it. `attempt` is the attempt the server started from (for a reconnect that got no
+   * event yet). Used by `ocelot logs --follow` (cli/follow-logs.ts).
+   */
+  async logEvents(
+    id: number,
+    opts: { follow?: boolean; attempt?: number; lastEventId?: string; signal?: AbortSignal },
+  ): Promise<{ body: ReadableStream<Uint8Array>; attempt: number | null }> {
+    const params = new URLSearchParams();
+    if (opts.follow) params.set('follow', '1');
+    if (opts.attempt) params.set('attempt', String(opts.attempt));
+    const headers: Record<string, string> = { accept: 'text/event-stream' };
+    if (opts.lastEventId) headers['last-event-id'] = opts.lastEventId;
+    const res = await this.request('GET', `/api/v1/builds/${id}/logs?${params}`, undefined, { headers, signal: opts.signal });
+    if (!res.body) throw new ApiError(500, 'empty log response');
+    const attempt = Number(res.headers.get('x-ocelot-attempt'));
+    return { body: res.body, attempt: Number.isInteger(attempt) && attempt > 0 ? attempt : null };
   }
 }

@@ -43,7 +43,9 @@ export async function apiRoutes(app: FastifyInstance, deps: ApiDeps): Promise<vo
       hashPrefix: req.query.hash,
       limit,
     });
-    return { builds: builds.map((b) => buildView(b)) };
+    // The werkers' names in one query for the whole page, not one per build.
+    const names = await store.werkerNames(builds.flatMap((b) => (b.werkerId ? [b.werkerId] : [])));
+    return { builds: builds.map((b) => buildView(b, names)) };
   });
 
   app.get<{ Querystring: { prefix?: string } }>('/api/v1/commits', async (req, reply) => {
@@ -69,7 +71,7 @@ export async function apiRoutes(app: FastifyInstance, deps: ApiDeps): Promise<vo
     const by = typeof req.body?.reason === 'string' ? req.body.reason : 'cancelled with ocelot kill';
     const build = await store.requestCancel(Number(req.params.id), by);
     if (!build) return reply.code(404).send({ error: 'not_found', reason: `build ${req.params.id} does not exist` });
-    return { build: buildView(build) };
+    return { build: buildView(build, await store.werkerNames(build.werkerId ? [build.werkerId] : [])) };
   });
 
   app.post<{ Body: TriggerBody }>('/api/v1/builds', write, async (req, reply) => {

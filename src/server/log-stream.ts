@@ -28,10 +28,20 @@ export async function streamLogs(
   let attempt = req.query.attempt ? Number(req.query.attempt) : Math.max(1, build.attempt);
   const lastEventId = req.headers['last-event-id'];
   let next = Number(req.query.from ?? 0);
+  let resumed = false;
   if (sse && typeof lastEventId === 'string' && /^\d+:\d+$/.test(lastEventId)) {
     const [a, s] = lastEventId.split(':').map(Number) as [number, number];
     attempt = a;
     next = s + 1;
+    resumed = true;
+  }
+  let decoder = new TextDecoder();
+  if (resumed) {
+    // A chunk may end inside a UTF-8 character; the first connection's decoder held those bytes back for the
+    // next event. Decode the last chunk the reader got (output dropped) so the resumed stream completes the
+    // character instead of losing it.
+    const [last] = await store.readLogs(buildId, attempt, next - 1, 1);
+    if (last?.seq === next - 1) decoder.decode(last.data, { stream: true });
   }
 
   reply.hijack();
@@ -42,7 +52,6 @@ export async function streamLogs(
     'x-accel-buffering': 'no',
     'x-ocelot-attempt': String(attempt),
   });
-  const decoder = new TextDecoder();
   let closed = false;
   req.raw.on('close', () => (closed = true));
 
@@ -68,6 +77,7 @@ export async function streamLogs(
       if (more.length > 0) continue;
       attempt += 1;
       next = 0;
+      decoder = new TextDecoder();
       const banner = `\n--- attempt ${attempt} ---\n`;
       if (sse) res.write(`event: attempt\ndata: ${attempt}\n\n`);
       else res.write(banner);
