@@ -48,6 +48,24 @@ describe('distributed: werker lifecycle', () => {
     expect(await w.stop('SIGTERM')).toBe(0);
   });
 
+  it('a second SIGTERM during the drain hands the running build back at once (no lost attempt), then the werker exits 0', async () => {
+    const w = await c.startWerker('impatient', undefined, ['--drain', '120']);
+    await c.setPipeline('buildTool: shell\nstages:\n  - name: long\n    script: ["sleep 20.13"]\n', 'long');
+    const id = await c.push();
+    await c.waitFor(id, (v) => v.stages.some((x) => x.name === 'long' && x.state === 'RUNNING'), 20_000);
+    const exited = new Promise<number | null>((resolve) => w.child.once('exit', (code) => resolve(code)));
+    const t0 = Date.now();
+    w.child.kill('SIGTERM');
+    await new Promise((r) => setTimeout(r, 500));
+    w.child.kill('SIGTERM');
+    expect(await exited, w.output()).toBe(0);
+    expect(Date.now() - t0).toBeLessThan(8_000);
+    expect(w.output()).toContain('SIGTERM again: ending the drain');
+    const s = await c.waitFor(id, (v) => v.build.state === 'QUEUED', 5_000);
+    expect(s.attempts.map((a) => a.state)).toEqual(['HANDED_BACK']);
+    await ocelot(['kill', String(id)], c.env());
+  });
+
   it('a revoked token: the werker stops claiming and exits non-zero with a clear message', async () => {
     const w = await c.startWerker('revoked');
     const exited = new Promise<number | null>((resolve) => w.child.once('exit', (code) => resolve(code)));

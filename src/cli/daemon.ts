@@ -46,18 +46,33 @@ export async function explainStartErrors<T>(where: { port: string; host: string;
   }
 }
 
-/** On the first SIGTERM or SIGINT: say what happens, stop, exit. */
-export function stopOnSignals(what: string, stop: () => Promise<void>): void {
-  const shutdown = (signal: string) => {
-    console.log(`${signal}: ${what}`);
-    stop().then(
-      () => process.exit(0),
-      (err) => {
-        console.error(`shutdown failed: ${String(err)}`);
-        process.exit(1);
-      },
-    );
+/**
+ * On the first SIGTERM or SIGINT: say what happens, stop, exit. A second signal while stopping calls `hurry` if
+ * given (a werker: end the drain, hand running builds back now), else exits at once; the one after that exits
+ * at once. Supervisors send a second signal when they lose patience (compose after stop_grace_period sends
+ * SIGKILL, which nothing can catch: keep the grace period above --drain).
+ */
+export function stopOnSignals(what: string, stop: () => Promise<void>, hurry?: { what: string; now: () => void }): void {
+  let received = 0;
+  const onSignal = (signal: NodeJS.Signals) => {
+    received++;
+    if (received === 1) {
+      console.log(`${signal}: ${what}`);
+      stop().then(
+        () => process.exit(0),
+        (err) => {
+          console.error(`shutdown failed: ${String(err)}`);
+          process.exit(1);
+        },
+      );
+    } else if (received === 2 && hurry) {
+      console.log(`${signal} again: ${hurry.what} (one more to exit at once)`);
+      hurry.now();
+    } else {
+      console.log(`${signal} again: exiting now`);
+      process.exit(128 + (signal === 'SIGINT' ? 2 : 15));
+    }
   };
-  process.once('SIGTERM', () => shutdown('SIGTERM'));
-  process.once('SIGINT', () => shutdown('SIGINT'));
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
 }

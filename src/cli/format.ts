@@ -41,6 +41,24 @@ export function colorState(state: string): string {
   return paint(stateColor(state), state);
 }
 
+/** C0 and C1 controls (ESC, newline, …), DEL, line/paragraph separators and bidi overrides. */
+const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+
+/**
+ * Text from the server made safe for a terminal: every control character is shown escaped (`\x1b`, `\n`,
+ * `\u202e`) instead of being written, so a stored value can neither move the cursor, recolor the screen nor
+ * forge a line of output. For cells of human output; `--json` needs none of it.
+ */
+export function printable(text: string): string {
+  return text.replace(UNPRINTABLE, (c) => {
+    const code = c.charCodeAt(0);
+    if (c === '\n') return '\\n';
+    if (c === '\r') return '\\r';
+    if (c === '\t') return '\\t';
+    return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
+  });
+}
+
 const ANSI = /\u001b\[[0-9;]*m/g;
 const visible = (s: string) => s.replace(ANSI, '').length;
 

@@ -5,6 +5,7 @@
  */
 import type { Store } from '../store/store.js';
 import { claimWaiting } from '../store/claim-wait.js';
+import { LOCAL_OWNER } from '../store/werkers.js';
 import type { AttemptReport, RegisterAnswer, WerkerStatus, ClaimedBuild, Lease, WerkerInfo, WerkerServerClient, RenewResult } from '../werker/protocol.js';
 
 export class InProcessWerkerClient implements WerkerServerClient {
@@ -14,12 +15,13 @@ export class InProcessWerkerClient implements WerkerServerClient {
   ) {}
 
   async register(werker: WerkerInfo, status: WerkerStatus = 'online'): Promise<RegisterAnswer> {
-    await this.store.registerWerker(werker, status);
+    // Its id is the local werker's: a remote werker token cannot take it over (store/werkers.ts).
+    await this.store.registerWerker(werker, status, LOCAL_OWNER);
     return { leaseMs: this.leaseMs };
   }
 
   claim(werker: WerkerInfo, waitMs: number, signal: AbortSignal): Promise<ClaimedBuild | null> {
-    return claimWaiting(this.store, werker, this.leaseMs, waitMs, signal);
+    return claimWaiting(this.store, werker, this.leaseMs, waitMs, signal, LOCAL_OWNER);
   }
 
   renew(lease: Lease): Promise<RenewResult> {

@@ -9,7 +9,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { HttpWerkerClient } from '../werker/http-client.js';
+import { HttpWerkerClient, shownServerUrl } from '../werker/http-client.js';
 import { Werker, type RuntimeProvider } from '../werker/werker.js';
 import { hostProvider } from './host-provider.js';
 import { VERSION } from '../version.js';
@@ -43,6 +43,8 @@ export interface RemoteWerkerOptions {
 export interface RunningWerker {
   werker: Werker;
   stop(): Promise<void>;
+  /** During stop(): end the drain now, handing running builds back. */
+  hurry(): void;
 }
 
 export async function startRemoteWerker(opts: RemoteWerkerOptions, log: (msg: string) => void = console.log): Promise<RunningWerker> {
@@ -121,10 +123,14 @@ async function startIn(
   await theWerker.start();
   const info = theWerker.info();
   log(
-    `ocelot ${VERSION} werker ${name} (${id}) serving ${opts.server}: ${opts.slots} slot(s), runtimes [${info.runtimes.join(', ')}]` +
+    `ocelot ${VERSION} werker ${name} (${id}) serving ${shownServerUrl(opts.server)}: ${opts.slots} slot(s), runtimes [${info.runtimes.join(', ')}]` +
       `${opts.tags.length ? `, tags [${opts.tags.join(', ')}]` : ''}, lease ${theWerker.leaseLengthMs} ms (the server's), work dir ${root}`,
   );
 
   let stopping: Promise<void> | undefined;
-  return { werker: theWerker, stop: () => (stopping ??= theWerker.stop(opts.drainMs).finally(() => lock.release())) };
+  return {
+    werker: theWerker,
+    stop: () => (stopping ??= theWerker.stop(opts.drainMs).finally(() => lock.release())),
+    hurry: () => theWerker.handBackNow(),
+  };
 }

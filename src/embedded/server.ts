@@ -7,7 +7,7 @@
  * are most likely still alive, riding out this restart. Only leases that really expired are recovered.
  */
 import path from 'node:path';
-import { createStore } from '../store/index.js';
+import { createStore, redactDatabaseUrl } from '../store/index.js';
 import type { Store } from '../store/store.js';
 import { loadOrCreateSecrets } from '../config/config.js';
 import { VERSION } from '../version.js';
@@ -72,9 +72,4 @@ export async function startServer(opts: ServerOptions, log: (msg: string) => voi
       await store.close();
     })());
   return { url: server.url, store, server, stop };
-}
-
-/** Never print a database password. */
-export function redactDatabaseUrl(url: string): string {
-  return url.replace(/\/\/([^:/@]+):[^@/]*@/, '//$1:***@');
 }

@@ -6,6 +6,8 @@
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Store } from '../store/store.js';
+import { hashWerkerToken } from '../store/werker-tokens.js';
+import { ADMIN_OWNER } from '../store/werkers.js';
 import { bearer, tokenMatches } from './auth.js';
 
 export function requireWerkerToken(store: Store, adminToken: string) {
@@ -20,6 +22,15 @@ export function requireWerkerToken(store: Store, adminToken: string) {
 export async function werkerTokenIsLive(store: Store, adminToken: string, req: FastifyRequest): Promise<boolean> {
   const token = bearer(req);
   return Boolean(token && (tokenMatches(token, adminToken) || (await store.checkWerkerToken(token))));
+}
+
+/**
+ * Who is asking, as the owner of the werker ids it registers (store/werkers.ts): the sha256 of its werker token
+ * (what werker_tokens keeps), or ADMIN_OWNER. Only after requireWerkerToken let the request through.
+ */
+export function werkerOwner(adminToken: string, req: FastifyRequest): string {
+  const token = bearer(req) ?? '';
+  return tokenMatches(token, adminToken) ? ADMIN_OWNER : hashWerkerToken(token);
 }
 
 /** 401, saying whether a token was missing or refused (revoked, or never issued). */

@@ -6,6 +6,10 @@
  * that back into LeaseLostError. Retries are safe: renew, stages and logs are idempotent by nature, and a retried
  * finish or hand-back whose first try did land (the answer was lost) is recognized by the claim's lease token
  * and answered as a success.
+ *
+ * A werker id belongs to the token that first registered it (store/werkers.ts): a register or claim for an id held
+ * by another live token is answered 409 `{ error: 'werker_id_taken' }`. Names, tags and runtimes must match
+ * WERKER_LABEL_PATTERN (400 with the rule).
  */
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { AttemptState } from '../store/schema.js';
@@ -15,13 +19,15 @@ import {
   LeaseLostError,
   MAX_CLAIM_WAIT_MS,
   WERKER_API,
+  WerkerIdTakenError,
   reportFromWire,
+  werkerInfoProblem,
   type Lease,
   type WerkerInfo,
   type WerkerStatus,
   type WireAttemptReport,
 } from '../werker/protocol.js';
-import { refuseWerker, requireWerkerToken, werkerTokenIsLive } from './werker-auth.js';
+import { refuseWerker, requireWerkerToken, werkerOwner, werkerTokenIsLive } from './werker-auth.js';
 
 export interface WerkerRoutesDeps {
   store: Store;
@@ -74,8 +80,15 @@ export async function werkerRoutes(app: FastifyInstance, deps: WerkerRoutesDeps)
   app.post<{ Body: { werker: WerkerInfo; status?: WerkerStatus } }>(
     `${WERKER_API}/register`,
     body({ werker: werkerSchema, status: { type: 'string', enum: ['online', 'offline'] } }, ['werker']),
-    async (req) => {
-      await store.registerWerker(req.body.werker, req.body.status ?? 'online');
+    async (req, reply) => {
+      const problem = werkerInfoProblem(req.body.werker);
+      if (problem) return badWerker(reply, problem);
+      try {
+        await store.registerWerker(req.body.werker, req.body.status ?? 'online', werkerOwner(deps.adminToken, req));
+      } catch (err) {
+        if (err instanceof WerkerIdTakenError) return idTaken(reply, err);
+        throw err;
+      }
       // The lease length travels to the werker here, so only the servers have to be configured with it.
       return { ok: true, leaseMs: deps.leaseMs };
     },
@@ -85,13 +98,22 @@ export async function werkerRoutes(app: FastifyInstance, deps: WerkerRoutesDeps)
     `${WERKER_API}/claim`,
     body({ werker: werkerSchema, waitMs: { type: 'integer', minimum: 0 } }, ['werker']),
     async (req, reply) => {
+      const problem = werkerInfoProblem(req.body.werker);
+      if (problem) return badWerker(reply, problem);
       const waitMs = Math.min(req.body.waitMs ?? 0, MAX_CLAIM_WAIT_MS);
       // The werker gave up (aborted, timed out, died): stop waiting for it.
       const gone = new AbortController();
       const onClose = () => gone.abort();
       reply.raw.once('close', onClose);
       try {
-        const claimed = await claimWaiting(store, req.body.werker, deps.leaseMs, waitMs, AbortSignal.any([gone.signal, deps.closing]));
+        let claimed;
+        try {
+          const signal = AbortSignal.any([gone.signal, deps.closing]);
+          claimed = await claimWaiting(store, req.body.werker, deps.leaseMs, waitMs, signal, werkerOwner(deps.adminToken, req));
+        } catch (err) {
+          if (err instanceof WerkerIdTakenError) return idTaken(reply, err);
+          throw err;
+        }
         if (!claimed) return reply.code(204).send();
         if (gone.signal.aborted) {
           // Nobody will receive this claim: give it back now rather than let it expire and cost an attempt.
@@ -157,6 +179,14 @@ export async function werkerRoutes(app: FastifyInstance, deps: WerkerRoutesDeps)
       );
     },
   );
+}
+
+function badWerker(reply: FastifyReply, reason: string) {
+  return reply.code(400).send({ error: 'bad_request', reason });
+}
+
+function idTaken(reply: FastifyReply, err: WerkerIdTakenError) {
+  return reply.code(409).send({ error: 'werker_id_taken', reason: err.message });
 }
 
 /** Run a lease-fenced write; a lost lease is 409 unless `repeat` says this very request already took effect. */

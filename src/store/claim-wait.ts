@@ -12,6 +12,8 @@ export async function claimWaiting(
   leaseMs: number,
   waitMs: number,
   signal: AbortSignal,
+  /** Who claims (Store.claimNext): a werker id held by another live owner throws WerkerIdTakenError. */
+  owner?: string,
 ): Promise<ClaimedBuild | null> {
   const deadline = Date.now() + waitMs;
   while (!signal.aborted) {
@@ -20,7 +22,7 @@ export async function claimWaiting(
     const woken = new Promise<void>((resolve) => (wake = resolve));
     const unsubscribe = store.onQueued(() => wake());
     try {
-      const claimed = await store.claimNext(werker, leaseMs);
+      const claimed = await store.claimNext(werker, leaseMs, owner);
       if (claimed) return claimed;
       const left = deadline - Date.now();
       if (left <= 0) return null;

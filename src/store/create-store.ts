@@ -48,9 +48,10 @@ export async function createStore(config: StoreConfig): Promise<Store> {
     requestCancel: (buildId, reason) => requestCancel(d, buildId, reason),
     expireLeases: (now, leaseMs) => expireLeases(d, now, leaseMs),
 
-    registerWerker: (werker, status) => registerWerker(d, werker, status),
+    registerWerker: (werker, status, owner) => registerWerker(d, werker, status, owner),
     // PostgreSQL: the claim and the report are single statements (postgres-fast-paths.ts); same behaviour, one round trip.
-    claimNext: (werker, leaseMs) => (d.kind === 'postgres' ? claimNextPostgres(d, werker, leaseMs) : claimNext(d, werker, leaseMs)),
+    claimNext: (werker, leaseMs, owner) =>
+      d.kind === 'postgres' ? claimNextPostgres(d, werker, leaseMs, owner) : claimNext(d, werker, leaseMs, owner),
     renew: (lease, leaseMs) => renew(d, lease, leaseMs),
     handBack: (lease, requires, reason) =>
       handBack(d, lease, requires, reason, (buildId, attempt) => discardLogFile(logsDir, buildId, attempt)),

@@ -8,6 +8,7 @@ import pg from 'pg';
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import type { Database } from './schema.js';
 import { QUEUE_EVENT, WakeupBus, buildEvent, toBytes, type StoreDialect, type TxContext } from './dialect.js';
+import { maskDatabaseSecrets, redactDatabaseUrl } from './database-url.js';
 
 const QUEUE_CHANNEL = 'ocelot_queue';
 const BUILD_CHANNEL = 'ocelot_build';
@@ -32,7 +33,7 @@ export async function openPostgres(url: string): Promise<StoreDialect> {
   } catch (err) {
     // Unreachable or refusing server: say where, and leave no pool behind to keep the process alive.
     await db.destroy().catch(() => {});
-    throw new Error(`cannot connect to PostgreSQL at ${redact(url)}: ${(err as Error).message}`, { cause: err });
+    throw new Error(`cannot connect to PostgreSQL at ${redactDatabaseUrl(url)}: ${maskDatabaseSecrets((err as Error).message, url)}`, { cause: err });
   }
 
   return {
@@ -130,16 +131,5 @@ class Listener {
     const client = this.client;
     this.client = null;
     if (client) await client.end().catch(() => {});
-  }
-}
-
-/** The URL without its password, for error messages. */
-function redact(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return 'the configured URL';
   }
 }

@@ -6,6 +6,7 @@
 import { EventEmitter } from 'node:events';
 import type { Kysely } from 'kysely';
 import type { Database } from './schema.js';
+import { redactDatabaseUrl } from './database-url.js';
 
 export type DialectKind = 'sqlite' | 'postgres';
 
@@ -90,7 +91,7 @@ export async function openDialect(url: string): Promise<StoreDialect> {
     const { openPostgres } = await import('./dialect-postgres.js');
     return openPostgres(url);
   }
-  throw new Error(`unsupported database URL "${url}": use sqlite:/path/to/ocelot.db or postgres://user@host/db`);
+  throw new Error(`unsupported database URL ${redactDatabaseUrl(url)}: use sqlite:/path/to/ocelot.db or postgres://user@host/db`);
 }
 
 /** `sqlite:/abs/path`, `sqlite:///abs/path`, `sqlite:relative/path`, `sqlite::memory:`. */

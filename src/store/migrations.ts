@@ -156,10 +156,21 @@ function initial(kind: DialectKind): Migration {
   };
 }
 
+/**
+ * A werker id belongs to the token that first registered it (werkers.ts): `owner` is that token's sha256 (as in
+ * werker_tokens.token_hash), 'admin' or 'local' (the in-process werker of `ocelot up`). Null for rows registered
+ * before this migration: the next registration of the id takes it.
+ */
+const werkerOwner: Migration = {
+  async up(db: Kysely<any>) {
+    await db.schema.alterTable('werkers').addColumn('owner', 'text').execute();
+  },
+};
+
 export function migrationProvider(kind: DialectKind): MigrationProvider {
   return {
     async getMigrations() {
-      return { '0001_initial': initial(kind) };
+      return { '0001_initial': initial(kind), '0002_werker_owner': werkerOwner };
     },
   };
 }

@@ -7,7 +7,8 @@
  * Same behaviour, checked by the same store suite on PostgreSQL that the portable versions pass on SQLite:
  * - claim: the oldest QUEUED build whose `requires` the werker's labels cover, locked with FOR UPDATE SKIP
  *   LOCKED so concurrent claimers pass each other by; the label test is jsonb containment in SQL, so only the
- *   one chosen row is ever locked.
+ *   one chosen row is ever locked. The werker id's owner (werkers.ts) is checked in the same statement: an id
+ *   held by another live token picks nothing, and the one row the statement always returns says so.
  * - report: every write hangs off the fenced build row (`f`), locked FOR SHARE (FOR UPDATE when finishing):
  *   when the lease is not current, `f` is empty and nothing at all is written; the reason is then looked up
  *   with the portable fence, which says why.
@@ -15,17 +16,20 @@
 import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
 import type { AttemptReport, ClaimedBuild, Lease, WerkerInfo } from '../werker/protocol.js';
-import { LeaseLostError, chunkLength } from '../werker/protocol.js';
+import { LeaseLostError, WerkerIdTakenError, chunkLength } from '../werker/protocol.js';
 import type { BuildEvent } from '../events/model.js';
 import type { StoreDialect } from './dialect.js';
 import { fence, werkerLabels } from './queue.js';
 import { parseJsonArray } from './rows.js';
 import { latestByOrdinal, stageValues } from './stages.js';
+import { idTakenReason, ownerIsLive } from './werkers.js';
 
 const BUILD_CHANNEL = 'ocelot_build';
 
 interface ClaimRow {
-  id: number;
+  /** The werker id is held by another live owner: nothing was claimed (the other columns are null). */
+  refused: boolean;
+  id: number | null;
   attempt: number;
   event: string;
   requires: string;
@@ -33,15 +37,21 @@ interface ClaimRow {
   previous_successful_commit: string | null;
 }
 
-export async function claimNextPostgres(d: StoreDialect, werker: WerkerInfo, leaseMs: number): Promise<ClaimedBuild | null> {
+export async function claimNextPostgres(d: StoreDialect, werker: WerkerInfo, leaseMs: number, owner?: string): Promise<ClaimedBuild | null> {
   const labels = JSON.stringify([...werkerLabels(werker)]);
   const now = Date.now();
   const token = randomUUID();
   const expires = now + leaseMs;
+  // `refused`: a primary-key lookup of the werker (and of its owner's token), evaluated once; when it finds the
+  // id held by another live owner, `picked` is empty and nothing is written.
   const { rows } = await sql<ClaimRow>`
-    with picked as (
+    with refused as (
+      select 1 from werkers w
+      where ${owner ?? null}::text is not null and w.id = ${werker.id}
+        and w.owner is not null and w.owner <> ${owner ?? null}::text and ${ownerIsLive(sql.ref('w.owner'))}
+    ), picked as (
       select id from builds
-      where state = 'QUEUED' and requires::jsonb <@ ${labels}::jsonb
+      where state = 'QUEUED' and requires::jsonb <@ ${labels}::jsonb and not exists (select 1 from refused)
       order by id
       limit 1
       for update skip locked
@@ -55,16 +65,17 @@ export async function claimNextPostgres(d: StoreDialect, werker: WerkerInfo, lea
       insert into attempts (build_id, attempt, werker_id, lease_token, state, reason, claimed_at, finished_at)
       select id, attempt, ${werker.id}, ${token}, 'RUNNING', null, ${now}, null from taken
     )
-    select taken.id, taken.attempt, taken.event, taken.requires, taken.keep_container,
+    select exists (select 1 from refused) as refused, taken.id, taken.attempt, taken.event, taken.requires, taken.keep_container,
       case when taken.branch is null then null else (
         select p.commit_hash from builds p
         where p.forge = taken.forge and p.account = taken.account and p.repo = taken.repo
           and p.branch = taken.branch and p.state = 'PASSED'
         order by p.id desc limit 1
       ) end as previous_successful_commit
-    from taken`.execute(d.db);
+    from (select 1) as one left join taken on true`.execute(d.db);
   const b = rows[0];
-  if (!b) return null;
+  if (b?.refused) throw new WerkerIdTakenError(werker.id, idTakenReason(werker.id));
+  if (!b || b.id == null) return null;
   const buildId = Number(b.id);
   return {
     lease: { buildId, attempt: b.attempt, token },

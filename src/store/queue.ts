@@ -12,6 +12,7 @@ import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import {
   LeaseLostError,
+  WerkerIdTakenError,
   type BuildResultState,
   type ClaimedBuild,
   type Lease,
@@ -24,6 +25,7 @@ import type { AttemptState, Database } from './schema.js';
 import type { AttemptRow, BuildRow } from './store.js';
 import { getBuild } from './builds.js';
 import { parseJsonArray, toAttemptRow } from './rows.js';
+import { idTakenByAnother, idTakenReason } from './werkers.js';
 
 /** How many queued builds one claim reads per round trip before it moves further down the queue. */
 const CLAIM_BATCH = 100;
@@ -33,9 +35,16 @@ export function werkerLabels(werker: WerkerInfo): Set<string> {
   return new Set([...werker.tags.map((t) => `tag:${t}`), ...werker.runtimes.map((r) => `runtime:${r}`)]);
 }
 
-export async function claimNext(d: StoreDialect, werker: WerkerInfo, leaseMs: number): Promise<ClaimedBuild | null> {
+/**
+ * With `owner`, a werker id held by another live owner (werkers.ts) claims nothing: WerkerIdTakenError, checked in
+ * the claim's own transaction.
+ */
+export async function claimNext(d: StoreDialect, werker: WerkerInfo, leaseMs: number, owner?: string): Promise<ClaimedBuild | null> {
   const labels = werkerLabels(werker);
   return d.write(async (trx) => {
+    if (owner !== undefined && (await idTakenByAnother(trx, werker.id, owner))) {
+      throw new WerkerIdTakenError(werker.id, idTakenReason(werker.id));
+    }
     let afterId = 0;
     for (;;) {
       // Candidates are read without locks and filtered by labels here (requires is JSON, not portable SQL);

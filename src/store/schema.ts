@@ -146,6 +146,8 @@ export interface WerkersTable {
   status: string;
   started_at: Millis;
   last_seen_at: Millis;
+  /** Who registered this werker id first (werkers.ts): a werker token's sha256, 'admin', 'local', or null (unowned). */
+  owner: string | null;
 }
 
 export interface WerkerTokensTable {

@@ -8,8 +8,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { BuildEvent } from '../events/model.js';
-import { LeaseLostError, type BuildResultState, type ClaimedBuild, type Lease, type LogChunk, type StageRecord, type WerkerInfo } from '../werker/protocol.js';
+import { LeaseLostError, WerkerIdTakenError, type BuildResultState, type ClaimedBuild, type Lease, type LogChunk, type StageRecord, type WerkerInfo } from '../werker/protocol.js';
+import { Migrator, type Kysely } from 'kysely';
 import { createStore } from './create-store.js';
+import { openDialect } from './dialect.js';
+import { migrationProvider } from './migrations.js';
+import { hashWerkerToken } from './werker-tokens.js';
+import { ADMIN_OWNER, LOCAL_OWNER } from './werkers.js';
 import { attemptLogPath } from './log-files.js';
 import type { BuildRow, Store, StoreConfig } from './store.js';
 
@@ -19,6 +24,8 @@ export interface Harness {
   teardown(): Promise<void>;
   /** URL of an empty database (migrated or not) for one test. */
   freshUrl(): Promise<string>;
+  /** URL of a database with no tables at all (never migrated), for upgrade tests. */
+  unmigratedUrl(): Promise<string>;
 }
 
 let counter = 0;
@@ -421,6 +428,84 @@ export function storeSuite(h: Harness): void {
       expect(await here.checkWerkerToken(t.token)).toBe(false);
       await new Promise((r) => setTimeout(r, 1_100));
       expect(await other.checkWerkerToken(t.token)).toBe(false);
+    });
+
+    it('a werker id belongs to the token that registered it first: another live token is refused, registering or claiming', async () => {
+      const s = await open();
+      const a = hashWerkerToken((await s.createWerkerToken('box-a')).token);
+      const b = hashWerkerToken((await s.createWerkerToken('box-b')).token);
+      const w = werker('owned', ['x']);
+      await s.registerWerker(w, 'online', a);
+      await s.registerWerker({ ...w, slots: 3 }, 'online', a); // the heartbeat, or a restart with the same token
+      const taken = /^werker id owned is registered with another token/;
+      // Another token can neither sign it off nor rename it: nothing is written.
+      await expect(s.registerWerker({ ...w, name: 'impostor' }, 'offline', b)).rejects.toThrow(taken);
+      await expect(s.registerWerker(w, 'online', b)).rejects.toBeInstanceOf(WerkerIdTakenError);
+      await expect(s.registerWerker(w, 'online', ADMIN_OWNER)).rejects.toBeInstanceOf(WerkerIdTakenError);
+      expect((await s.listWerkers()).find((x) => x.id === 'owned')).toMatchObject({ name: 'owned-name', status: 'online', slots: 3 });
+
+      // Nor claim under its id: the build stays queued, untouched.
+      const build = await s.createBuild(event());
+      await expect(s.claimNext(w, 60_000, b)).rejects.toThrow(taken);
+      expect(await s.getBuild(build.id)).toMatchObject({ state: 'QUEUED', attempt: 0, werkerId: null });
+      expect(await s.getAttempts(build.id)).toEqual([]);
+      // The owner claims as ever; so does anyone under an id nobody registered, and unchecked callers.
+      expect((await s.claimNext(w, 60_000, a))?.buildId).toBe(build.id);
+      expect(await s.claimNext(werker('nobody-registered-this'), 60_000, b)).toBeNull();
+      expect(await s.claimNext(w, 60_000, a)).toBeNull();
+      expect(await s.claimNext(w, 60_000)).toBeNull();
+
+      // The owner's token revoked: the id is free, and the next token takes it over.
+      await s.revokeWerkerToken('box-a');
+      await s.registerWerker({ ...w, name: 'successor' }, 'online', b);
+      await expect(s.registerWerker(w, 'online', a)).rejects.toBeInstanceOf(WerkerIdTakenError);
+      expect((await s.listWerkers()).find((x) => x.id === 'owned')?.name).toBe('successor');
+
+      // The admin's ids and `ocelot up`'s own werker are theirs for good (neither can be revoked).
+      await s.registerWerker(werker('by-admin'), 'online', ADMIN_OWNER);
+      await s.registerWerker(werker('up-werker'), 'online', LOCAL_OWNER);
+      await expect(s.registerWerker(werker('by-admin'), 'offline', b)).rejects.toBeInstanceOf(WerkerIdTakenError);
+      await expect(s.registerWerker(werker('up-werker'), 'offline', b)).rejects.toBeInstanceOf(WerkerIdTakenError);
+      await expect(s.claimNext(werker('up-werker'), 60_000, b)).rejects.toBeInstanceOf(WerkerIdTakenError);
+      await s.registerWerker(werker('up-werker'), 'online', LOCAL_OWNER);
+
+      // An id registered without an owner (before owners were kept) goes to the first token that registers it.
+      await s.registerWerker(werker('legacy'));
+      await s.registerWerker(werker('legacy'), 'online', b);
+      await expect(s.registerWerker(werker('legacy'), 'online', ADMIN_OWNER)).rejects.toBeInstanceOf(WerkerIdTakenError);
+    });
+
+    it('two tokens racing to register one new werker id: exactly one gets it', async () => {
+      const s = await open();
+      const other = await open();
+      const owners = await Promise.all(['race-a', 'race-b', 'race-c', 'race-d'].map(async (n) => hashWerkerToken((await s.createWerkerToken(n)).token)));
+      const results = await Promise.allSettled(owners.map((o, i) => (i % 2 ? other : s).registerWerker(werker('contested'), 'online', o)));
+      expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+      for (const r of results) if (r.status === 'rejected') expect(r.reason).toBeInstanceOf(WerkerIdTakenError);
+      const winner = owners[results.findIndex((r) => r.status === 'fulfilled')]!;
+      await s.registerWerker(werker('contested'), 'online', winner);
+    });
+
+    it('upgrading a database from before werker owners: registered werkers are kept, unowned, and taken by their next registration', async () => {
+      const url = await h.unmigratedUrl();
+      const d = await openDialect(url);
+      try {
+        const db = d.db as unknown as Kysely<any>;
+        const { error } = await new Migrator({ db, provider: migrationProvider(d.kind) }).migrateTo('0001_initial');
+        expect(error).toBeUndefined();
+        await db
+          .insertInto('werkers')
+          .values({ id: 'old', name: 'old-box', tags: '[]', runtimes: '["host"]', slots: 2, version: '0.9', status: 'online', started_at: 1, last_seen_at: 2 })
+          .execute();
+      } finally {
+        await d.close();
+      }
+      const s = await createStore({ url });
+      opened.push(s);
+      expect((await s.listWerkers()).map((w) => [w.id, w.name, w.slots])).toEqual([['old', 'old-box', 2]]);
+      const t = hashWerkerToken((await s.createWerkerToken('upgraded')).token);
+      await s.registerWerker(werker('old'), 'online', t);
+      await expect(s.registerWerker(werker('old'), 'online', ADMIN_OWNER)).rejects.toBeInstanceOf(WerkerIdTakenError);
     });
 
     it('gives the previous successful commit of the same branch', async () => {

@@ -20,6 +20,9 @@ storeSuite({
   async freshUrl() {
     return `sqlite:${path.join(dir, `t${++n}.db`)}`;
   },
+  async unmigratedUrl() {
+    return `sqlite:${path.join(dir, `t${++n}.db`)}`;
+  },
 });
 
 describe('SQLite URLs', () => {

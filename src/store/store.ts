@@ -156,9 +156,17 @@ export interface Store {
   expireLeases(now?: number, leaseMs?: number): Promise<Array<{ buildId: number; attempt: number; action: 'requeued' | 'failed' | 'cancelled' }>>;
 
   // --- werker side (fenced by lease) -------------------------------------------------------------------------
-  registerWerker(werker: WerkerInfo, status?: WerkerStatus): Promise<void>;
-  /** Claim the oldest QUEUED build this werker's labels cover; null when none. Never waits. */
-  claimNext(werker: WerkerInfo, leaseMs: number): Promise<ClaimedBuild | null>;
+  /**
+   * Register a werker, or refresh it (the heartbeat). `owner` is who asks (werkers.ts: a werker token's sha256,
+   * ADMIN_OWNER, LOCAL_OWNER): a werker id belongs to the owner that first registered it, and another owner is
+   * refused with WerkerIdTakenError while that one is live (nothing is written). Without `owner`: unchecked.
+   */
+  registerWerker(werker: WerkerInfo, status?: WerkerStatus, owner?: string): Promise<void>;
+  /**
+   * Claim the oldest QUEUED build this werker's labels cover; null when none. Never waits. With `owner`, a werker
+   * id held by another live owner claims nothing (WerkerIdTakenError).
+   */
+  claimNext(werker: WerkerInfo, leaseMs: number, owner?: string): Promise<ClaimedBuild | null>;
   renew(lease: Lease, leaseMs: number): Promise<RenewResult>;
   handBack(lease: Lease, requires: string[], reason: string): Promise<void>;
   /**

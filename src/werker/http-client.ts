@@ -9,12 +9,13 @@
  * own connection (long-poll.ts) so that giving up on it closes that connection and the server hands back a
  * claim it could no longer deliver.
  *
- * 409 `lease_lost` becomes LeaseLostError; 401 becomes TokenRefusedError, never retried (a revoked token does
- * not heal by waiting: the werker stops).
+ * 409 `lease_lost` becomes LeaseLostError; 401 becomes TokenRefusedError and 409 `werker_id_taken` (the id is
+ * another live token's) WerkerIdTakenError, never retried (neither heals by waiting: the werker stops).
  */
 import {
   LeaseLostError,
   TokenRefusedError,
+  WerkerIdTakenError,
   MAX_CLAIM_WAIT_MS,
   WERKER_API,
   reportToWire,
@@ -29,7 +30,7 @@ import {
 } from './protocol.js';
 import http from 'node:http';
 import https from 'node:https';
-import { postLongPoll, requestJson, type LongPollAnswer } from './long-poll.js';
+import { describeAnswer, isOcelotError, postLongPoll, requestJson, type LongPollAnswer } from './long-poll.js';
 
 export interface HttpWerkerClientOptions {
   /** Base URL of the server (or of the proxy in front of the replicas), e.g. https://ci.example.com */
@@ -52,8 +53,42 @@ export class WerkerProtocolError extends Error {
   constructor(
     readonly status: number,
     message: string,
+    /**
+     * Whether the answer came from an Ocelot server (an Ocelot error: JSON with a reason), or from something else at
+     * that URL (a 404 page, a proxy's HTML, JSON without the protocol's fields): then the URL is the problem.
+     */
+    readonly fromOcelot = true,
+    /** The answer in a few words (status, content type): what to show when it was not Ocelot's. */
+    readonly answer = '',
   ) {
     super(message);
+  }
+}
+
+/** Retried calls that never got an answer within their budget: no server at that URL, or not for that long. */
+export class ServerUnreachableError extends Error {
+  override name = 'ServerUnreachableError';
+  constructor(
+    message: string,
+    /** The server's URL as shown (credentials in it masked). */
+    readonly server: string,
+    readonly tries: number,
+    readonly forMs: number,
+    /** The last failure: a connection error, a timeout, a 5xx answer. */
+    readonly lastFailure: string,
+  ) {
+    super(message);
+  }
+}
+
+/** The server URL as printed: a password in it (`https://user:pw@proxy`) is masked. Never the token: it is a header. */
+export function shownServerUrl(server: string): string {
+  try {
+    const u = new URL(server);
+    if (u.password) u.password = '***';
+    return u.toString().replace(/\/+$/, '');
+  } catch {
+    return server.replace(/^[^/]*@|\/\/[^/]*@/, (m) => (m.startsWith('//') ? '//***@' : '***@'));
   }
 }
 
@@ -71,8 +106,20 @@ export class HttpWerkerClient implements WerkerServerClient {
   private readonly claimAgent: http.Agent;
   private readonly o: Required<Omit<HttpWerkerClientOptions, 'log'>> & Pick<HttpWerkerClientOptions, 'log'>;
 
+  /** `base` as printed in messages: credentials masked. */
+  private readonly shown: string;
+
   constructor(opts: HttpWerkerClientOptions) {
     this.base = opts.server.replace(/\/+$/, '');
+    this.shown = shownServerUrl(this.base);
+    // Checked here, not on the first request: an unusable URL would otherwise be "retried" as a transient failure.
+    let protocol: string | undefined;
+    try {
+      protocol = new URL(this.base).protocol;
+    } catch {
+      protocol = undefined;
+    }
+    if (protocol !== 'http:' && protocol !== 'https:') throw new TypeError(`the server URL must be an http:// or https:// URL, got '${this.shown}'`);
     this.agent = this.base.startsWith('https:') ? new https.Agent({ keepAlive: true }) : new http.Agent({ keepAlive: true });
     this.claimAgent = this.base.startsWith('https:') ? new https.Agent({ keepAlive: true }) : new http.Agent({ keepAlive: true });
     this.o = {
@@ -88,8 +135,12 @@ export class HttpWerkerClient implements WerkerServerClient {
   async register(werker: WerkerInfo, status: WerkerStatus = 'online'): Promise<RegisterAnswer> {
     // Saying goodbye is best effort: a werker stopping while the server is down should not wait a minute.
     const opts = status === 'offline' ? { retryForMs: 2_000, timeoutMs: 2_000 } : this.retried();
-    const answer = await this.call<{ leaseMs?: number }>('POST', 'register', status === 'online' ? { werker } : { werker, status }, opts);
-    if (!answer || typeof answer.leaseMs !== 'number') throw new WerkerProtocolError(200, 'register: the server did not say its lease length (older than this werker?)');
+    const answer = await this.call<{ ok?: unknown; leaseMs?: number }>('POST', 'register', status === 'online' ? { werker } : { werker, status }, opts);
+    if (!answer || typeof answer.leaseMs !== 'number') {
+      // An Ocelot server says `ok`; anything else that answers 2xx (a web server's page as JSON) is not one.
+      if (answer && typeof answer === 'object' && answer.ok === true) throw new WerkerProtocolError(200, 'register: the server did not say its lease length (older than this werker?)');
+      throw new WerkerProtocolError(200, 'register: the answer is not an Ocelot werker protocol answer', false, `200, JSON without the protocol's fields`);
+    }
     return { leaseMs: answer.leaseMs };
   }
 
@@ -101,13 +152,16 @@ export class HttpWerkerClient implements WerkerServerClient {
       answer = await postLongPoll(`${this.base}${WERKER_API}/claim`, this.o.token, { werker, waitMs: wait }, signal, wait + 15_000, this.claimAgent);
     } catch (err) {
       if (signal.aborted) return null;
-      throw new Error(`claim: server at ${this.base} not answering: ${describe(err)}`);
+      throw new Error(`claim: server at ${this.shown} not answering: ${describe(err)}`);
     }
     if (answer.status === 204) return null;
-    if (answer.status === 200) return (answer.body as { claim: ClaimedBuild }).claim;
-    const reason = (answer.body as { reason?: string } | null)?.reason ?? `status ${answer.status}`;
-    if (answer.status === 401) throw new TokenRefusedError(`the server refused the werker token (${reason})`);
-    throw new WerkerProtocolError(answer.status, `claim: ${answer.status} ${reason}`);
+    const claim = (answer.body as { claim?: ClaimedBuild } | null)?.claim;
+    if (answer.status === 200 && claim) return claim;
+    if (answer.status === 401) throw new TokenRefusedError(`the server refused the werker token (${refusal(answer)})`);
+    if (answer.status === 409 && isOcelotError(answer) && (answer.body as { error?: string }).error === 'werker_id_taken') {
+      throw new WerkerIdTakenError(werker.id, (answer.body as { reason: string }).reason);
+    }
+    throw new WerkerProtocolError(answer.status, `claim: ${describeAnswer(answer)}`, isOcelotError(answer), describeAnswer(answer));
   }
 
   async renew(lease: Lease): Promise<RenewResult> {
@@ -147,20 +201,24 @@ export class HttpWerkerClient implements WerkerServerClient {
           agent: this.agent,
         });
         if (res.status === 204) return null;
-        if (res.status >= 200 && res.status < 300) return res.body as T;
+        // A 2xx page of HTML is somebody else's server (or a proxy's login page), not an answer to this call.
+        if (res.status >= 200 && res.status < 300 && !res.notJson) return res.body as T;
         const answer = (res.body ?? {}) as { error?: string; reason?: string };
-        const reason = answer.reason ?? `status ${res.status}`;
-        if (res.status === 409 && answer.error === 'lease_lost') throw new LeaseLostError(reason);
-        if (res.status === 401) throw new TokenRefusedError(`the server refused the werker token (${reason})`);
-        if (res.status < 500) throw new WerkerProtocolError(res.status, `${route}: ${res.status} ${reason}`);
-        transient = `${res.status} ${reason}`;
+        if (res.status === 409 && answer.error === 'lease_lost') throw new LeaseLostError(answer.reason ?? describeAnswer(res));
+        if (res.status === 401) throw new TokenRefusedError(`the server refused the werker token (${refusal(res)})`);
+        // This werker's id belongs to another live token: not healed by waiting either.
+        if (res.status === 409 && answer.error === 'werker_id_taken') throw new WerkerIdTakenError(werkerIdOf(body), answer.reason ?? describeAnswer(res));
+        if (res.status < 500) throw new WerkerProtocolError(res.status, `${route}: ${describeAnswer(res)}`, isOcelotError(res), describeAnswer(res));
+        transient = describeAnswer(res);
       } catch (err) {
-        if (err instanceof LeaseLostError || err instanceof WerkerProtocolError || err instanceof TokenRefusedError) throw err;
+        if (err instanceof LeaseLostError || err instanceof WerkerProtocolError || err instanceof TokenRefusedError || err instanceof WerkerIdTakenError) throw err;
         if (opts.signal?.aborted) throw err;
         transient = describe(err);
       }
       const left = giveUpAt - Date.now();
-      if (left <= 0) throw new Error(`${route}: server at ${this.base} not answering after ${tries} tries: ${transient}`);
+      if (left <= 0) {
+        throw new ServerUnreachableError(`${route}: server at ${this.shown} not answering after ${tries} tries: ${transient}`, this.shown, tries, opts.retryForMs, transient);
+      }
       // Full jitter: a random wait up to the current step, so a fleet of werkers spreads its reconnects.
       const wait = Math.min(left, Math.random() * delay);
       if (tries === 1 || tries % 10 === 0) this.o.log?.(`werker protocol: ${route} failed (${transient}); retrying`);
@@ -168,6 +226,15 @@ export class HttpWerkerClient implements WerkerServerClient {
       delay = Math.min(this.o.retryMaxMs, delay * 2);
     }
   }
+}
+
+/** Why a 401 came back: Ocelot says (revoked, missing); anything else at that URL gets its status and content type. */
+function refusal(a: LongPollAnswer): string {
+  return isOcelotError(a) ? (a.body as { reason: string }).reason : describeAnswer(a);
+}
+
+function werkerIdOf(body: unknown): string {
+  return (body as { werker?: { id?: string } } | null)?.werker?.id ?? '';
 }
 
 function describe(err: unknown): string {

@@ -11,7 +11,36 @@ import https from 'node:https';
 
 export interface LongPollAnswer {
   status: number;
+  /** The parsed JSON answer; null when the body was empty or not JSON (never the raw text: it may be a page of HTML). */
   body: unknown;
+  /** The status line's text ("Not Found"), and the media type without parameters ("text/html"); '' when absent. */
+  statusText?: string;
+  contentType?: string;
+  /** The body was there and did not parse as JSON: not an Ocelot answer. */
+  notJson?: boolean;
+}
+
+/** Header text from another server, for one log line: no control characters, at most `max` characters. */
+function clip(text: string | undefined, max = 60): string {
+  const clean = (text ?? '').replace(/[\u0000-\u001f\u007f]+/g, ' ').trim();
+  return clean.length > max ? `${clean.slice(0, max - 1)}…` : clean;
+}
+
+/**
+ * What came back, in a few words for an error or a log line: the server's own reason when it gave one (Ocelot's
+ * errors are JSON with a `reason`), else the status and the content type — never the body of somebody else's page.
+ */
+export function describeAnswer(a: LongPollAnswer): string {
+  const reason = (a.body as { reason?: unknown } | null)?.reason;
+  if (typeof reason === 'string') return `${a.status} ${reason}`;
+  const status = `${a.status}${a.statusText ? ` ${a.statusText}` : ''}`;
+  if (a.notJson) return `${status}, ${a.contentType || 'no content type'}, not JSON`;
+  return a.body === null ? `${status}, empty answer` : `${status}, ${a.contentType || 'no content type'}`;
+}
+
+/** Whether the answer carries an Ocelot error (JSON with a `reason`), as opposed to a proxy's or another server's. */
+export function isOcelotError(a: LongPollAnswer): boolean {
+  return typeof (a.body as { reason?: unknown } | null)?.reason === 'string';
 }
 
 export function postLongPoll(url: string, token: string, body: unknown, signal: AbortSignal, timeoutMs: number, agent: http.Agent | false): Promise<LongPollAnswer> {
@@ -56,12 +85,14 @@ export function requestJson(url: string, o: JsonRequest): Promise<LongPollAnswer
         res.on('end', () => {
           const text = Buffer.concat(parts).toString('utf8');
           let parsed: unknown = null;
+          let notJson = false;
           try {
             parsed = text ? JSON.parse(text) : null;
           } catch {
-            parsed = { reason: text.slice(0, 200) };
+            notJson = true;
           }
-          resolve({ status: res.statusCode ?? 0, body: parsed });
+          const contentType = clip(String(res.headers['content-type'] ?? '').split(';')[0]);
+          resolve({ status: res.statusCode ?? 0, body: parsed, statusText: clip(res.statusMessage), contentType, notJson });
         });
       },
     );

@@ -92,6 +92,53 @@ export interface RenewResult {
 /** 'offline': a werker stopping gracefully says goodbye, so `ocelot werkers` shows it gone at once. */
 export type WerkerStatus = 'online' | 'offline';
 
+/**
+ * Werker names, tags and runtimes: what `ocelot werkers`, build reasons and machineTag routing show and match.
+ * Conservative on purpose (no spaces, no control or formatting characters): checked by the server at
+ * registration and claim (400) and by `ocelot werker` at start (usage error).
+ */
+export const WERKER_LABEL_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$/;
+export const WERKER_LABEL_RULE = "1 to 64 characters: letters, digits, '.', '_', ':' or '-', starting with a letter or digit";
+
+/** Why this werker name/tag/runtime is not allowed, or null when it is. The value is quoted, control characters escaped. */
+export function werkerLabelProblem(what: 'name' | 'tag' | 'runtime', value: string): string | null {
+  if (WERKER_LABEL_PATTERN.test(value)) return null;
+  return `werker ${what} ${quoted(value)} is not allowed: werker names, tags and runtimes must be ${WERKER_LABEL_RULE}`;
+}
+
+/** The first problem with what a werker says of itself (name, tags, runtimes, and no control characters in id or version). */
+export function werkerInfoProblem(w: Pick<WerkerInfo, 'id' | 'name' | 'tags' | 'runtimes' | 'version'>): string | null {
+  for (const [what, value] of [['id', w.id], ['version', w.version]] as const) {
+    if (CONTROL_CHARS.test(value)) return `werker ${what} ${quoted(value)} is not allowed: it contains control characters`;
+  }
+  return (
+    werkerLabelProblem('name', w.name) ??
+    w.tags.reduce<string | null>((p, t) => p ?? werkerLabelProblem('tag', t), null) ??
+    w.runtimes.reduce<string | null>((p, r) => p ?? werkerLabelProblem('runtime', r), null)
+  );
+}
+
+/** C0 and C1 controls, DEL, line/paragraph separators and bidi overrides: nothing a terminal should get raw. */
+const CONTROL_CHARS = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/;
+
+/** A value as a JSON string, with every character of CONTROL_CHARS escaped (JSON leaves DEL, C1 and bidi raw). */
+function quoted(value: string): string {
+  return JSON.stringify(value).replace(new RegExp(CONTROL_CHARS.source, 'g'), (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+/**
+ * A default werker name from a host name (`os.hostname()`): characters outside the rule become '-', a leading
+ * one that is not a letter or digit is dropped, at most 64 are kept; 'werker' if nothing is left.
+ */
+export function normalizeWerkerName(raw: string): string {
+  const cleaned = raw
+    .replace(/[^A-Za-z0-9_.:-]+/g, '-')
+    .replace(/^[^A-Za-z0-9]+/, '')
+    .slice(0, 64)
+    .replace(/-+$/, '');
+  return WERKER_LABEL_PATTERN.test(cleaned) ? cleaned : 'werker';
+}
+
 export interface RegisterAnswer {
   /** The server's lease length: the werker renews every third of it, so it must come from the server. */
   leaseMs: number;
@@ -99,6 +146,20 @@ export interface RegisterAnswer {
 
 export class LeaseLostError extends Error {
   override name = 'LeaseLostError';
+}
+
+/**
+ * The werker id is registered with another, still-live token (409 `werker_id_taken`): a werker id belongs to the
+ * token that first registered it, so one werker cannot sign another off or take over its id. Waiting does not heal
+ * it either: the werker stops.
+ */
+export class WerkerIdTakenError extends Error {
+  override name = 'WerkerIdTakenError';
+  /** The HTTP status it stands for. */
+  readonly status = 409;
+  constructor(readonly werkerId: string, message = `werker id ${werkerId} is registered with another token`) {
+    super(message);
+  }
 }
 
 /** The server refused the werker's token (revoked or never valid): waiting will not heal it, so the werker stops. */

@@ -9,7 +9,7 @@
 import os from 'node:os';
 import { randomUUID } from 'node:crypto';
 import type { Runtime } from '../runtimes/runtime.js';
-import { TokenRefusedError, type ClaimedBuild, type WerkerInfo, type WerkerServerClient } from './protocol.js';
+import { TokenRefusedError, WerkerIdTakenError, type ClaimedBuild, type WerkerInfo, type WerkerServerClient } from './protocol.js';
 import { runBuild, errorText } from './run-build.js';
 import type { RunBuildOptions } from './run-build.js';
 
@@ -44,8 +44,8 @@ export interface WerkerOptions {
   afterBuild?: () => Promise<void>;
   log?: (msg: string) => void;
   /**
-   * The werker cannot go on (the server refused its token): it has stopped claiming; the owner should stop it
-   * and exit. Without this callback the werker only stops claiming.
+   * The werker cannot go on (the server refused its token, or its id is another token's): it has stopped
+   * claiming; the owner should stop it and exit. Without this callback the werker only stops claiming.
    */
   onFatal?: (err: Error) => void;
 }
@@ -113,7 +113,7 @@ export class Werker {
         await this.checkHealth();
         this.leaseMs = (await this.opts.client.register(this.info())).leaseMs;
       } catch (err) {
-        if (err instanceof TokenRefusedError) return this.giveUp(err);
+        if (err instanceof TokenRefusedError || err instanceof WerkerIdTakenError) return this.giveUp(err);
         this.opts.log?.(`werker ${this.name}: heartbeat failed: ${errorText(err)}`);
       }
       if (!this.stopClaiming.signal.aborted) this.heartbeat = setTimeout(beat, every).unref();
@@ -137,12 +137,20 @@ export class Werker {
     }
   }
 
-  /** Why the werker gave up on its own (token refused), if it did. */
+  /** Cut a drain short (a second SIGTERM): running builds are stopped and handed back now. */
+  handBackNow(): void {
+    this.shutdownBuilds.abort();
+  }
+
+  /** Why the werker gave up on its own (token refused, or its id is another token's), if it did. */
   get fatalError(): Error | undefined {
     return this.fatal;
   }
 
-  /** A revoked token: stop claiming at once (retrying would hammer the server forever) and tell the owner. */
+  /**
+   * A revoked token, or an id registered with another live token: stop claiming at once (retrying would hammer the
+   * server forever) and tell the owner.
+   */
   private giveUp(err: Error): void {
     if (this.fatal) return;
     this.fatal = err;
@@ -179,7 +187,7 @@ export class Werker {
         claim = await this.opts.client.claim({ ...this.info() }, this.opts.claimWaitMs ?? 30_000, stop);
       } catch (err) {
         if (stop.aborted) break;
-        if (err instanceof TokenRefusedError) {
+        if (err instanceof TokenRefusedError || err instanceof WerkerIdTakenError) {
           this.giveUp(err);
           break;
         }

@@ -1,5 +1,5 @@
 import { ApiClient } from '../api-client.js';
-import { paint, table, when } from '../format.js';
+import { paint, printable, table, when } from '../format.js';
 
 /** `ocelot werkers`: who is connected, what each offers, and what it runs now. */
 export async function werkersCommand(opts: { json?: boolean }): Promise<void> {
@@ -12,15 +12,17 @@ export async function werkersCommand(opts: { json?: boolean }): Promise<void> {
     process.stdout.write('no werkers have registered yet\n');
     return;
   }
+  // Every field from the server goes through printable(): the server checks names and tags at registration, but
+  // rows stored before that (or by another server version) must not reach the terminal raw either.
   const rows = werkers.map((w) => [
-    w.name,
+    printable(w.name),
     w.online ? paint('green', 'online') : paint('gray', 'gone'),
-    w.tags.join(',') || '-',
-    w.runtimes.join(',') || '-',
-    String(w.slots),
-    w.version,
-    when(w.lastSeenAt),
-    w.running.length ? w.running.map((id) => `#${id}`).join(' ') : '-',
+    printable(w.tags.join(',')) || '-',
+    printable(w.runtimes.join(',')) || '-',
+    printable(String(w.slots)),
+    printable(w.version),
+    printable(when(w.lastSeenAt)),
+    w.running.length ? printable(w.running.map((id) => `#${id}`).join(' ')) : '-',
   ]);
   process.stdout.write(`${table(['NAME', 'STATUS', 'TAGS', 'RUNTIMES', 'SLOTS', 'VERSION', 'LAST SEEN', 'RUNNING'], rows)}\n`);
 }
